@@ -13,8 +13,8 @@ import torch
 from .core import SourceError, CheckpointError, log
 
 # %% auto #0
-__all__ = ['WEIGHT_FILES', 'Source', 'cache_root', 'resolve', 'Checkpoint', 'weight_map', 'keys', 'shape', 'dtype', 'nbytes',
-           'get', 'local_files']
+__all__ = ['WEIGHT_FILES', 'VERIFIER_EMBED_KEYS', 'VERIFIER_HEAD_KEYS', 'Source', 'cache_root', 'resolve', 'Checkpoint',
+           'weight_map', 'keys', 'shape', 'dtype', 'nbytes', 'get', 'local_files', 'text_config', 'verifier_embeddings']
 
 # %% ../nbs/02_checkpoint.ipynb #4f271a70
 WEIGHT_FILES = ("model.safetensors.index.json", "model.safetensors", "pytorch_model.bin.index.json", "pytorch_model.bin")
@@ -307,3 +307,24 @@ def local_files(self)->list:
     "Local paths of the weights files opened so far, and of the index."
     return [f.path for f in self._files.values()]
 for f in (keys, shape, dtype, nbytes, get, __contains__, local_files): setattr(Checkpoint, f.__name__, f)
+
+# %% ../nbs/02_checkpoint.ipynb #5d8f740a
+VERIFIER_EMBED_KEYS = ("model.embed_tokens.weight", "model.language_model.embed_tokens.weight",
+                       "language_model.model.embed_tokens.weight", "embed_tokens.weight")
+VERIFIER_HEAD_KEYS = ("lm_head.weight", "language_model.lm_head.weight")
+
+def text_config(cfg:dict)->dict:
+    "The language-model part of a verifier config (`text_config` for multimodal models)."
+    return cfg.get("text_config") or cfg
+
+def verifier_embeddings(ck)->tuple:
+    "The verifier's token embedding and output head, `(V, H)` each, reading nothing else."
+    ck = ck if isinstance(ck, Checkpoint) else Checkpoint(ck)
+    embed = next((k for k in VERIFIER_EMBED_KEYS if k in ck), None)
+    if embed is None: raise CheckpointError(f"{ck.source}: no token embedding found (looked for {', '.join(VERIFIER_EMBED_KEYS)})")
+    head = next((k for k in VERIFIER_HEAD_KEYS if k in ck), None)
+    cfg = ck.config
+    if head is None and not cfg.get("tie_word_embeddings", text_config(cfg).get("tie_word_embeddings", False)):
+        raise CheckpointError(f"{ck.source}: no output head found (looked for {', '.join(VERIFIER_HEAD_KEYS)}) and embeddings are not tied")
+    e = ck.get(embed)
+    return e, (ck.get(head) if head else e)
