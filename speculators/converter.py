@@ -91,15 +91,18 @@ def convert(self:Converter,
     return out
 Converter.convert = convert
 
-# %% ../nbs/06_converter.ipynb #ed0e3273
+# %% ../nbs/06_converter.ipynb #cc31a26d
 def validate(self:Converter, path, ck:Checkpoint, vck:Checkpoint, device:str="cpu")->dict:
     "Load the written directory, run it, and compare its logits with the source's reference forward; raise `ValidationError` on any failure."
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValidationError(f"--validate-device {device}: CUDA is not available here; use --validate-device cpu")
+    from transformers.utils import logging as tlog
+    tlog.disable_progress_bar()
     try: model = self.model_class.from_pretrained(path, verifier=False).to(dev)
     except ValidationError: raise
     except Exception as e: raise ValidationError(f"the written model does not load: {e}") from e
+    finally: tlog.enable_progress_bar()
     log.info("Model loaded successfully")
     embed, head = verifier_embeddings(vck)
     self.check_embeddings(ck, embed)

@@ -82,7 +82,7 @@ def eagle_draft_config(vcfg:dict, variant:str="eagle1", dtype=torch.float32)->di
     if EAGLE_VARIANTS[variant]["config_bias"] is not None: cfg["bias"] = EAGLE_VARIANTS[variant]["config_bias"]
     return cfg
 
-# %% ../nbs/01_testing.ipynb #dc130837
+# %% ../nbs/01_testing.ipynb #ecb3c0ef
 FORMATS = ("safetensors", "bin", "sharded", "sharded-bin")
 
 def save_state_dict(sd:dict, path, fmt:str="safetensors", max_shard_size:str="4KB"):
@@ -93,7 +93,10 @@ def save_state_dict(sd:dict, path, fmt:str="safetensors", max_shard_size:str="4K
     if fmt == "safetensors": save_file(sd, path/"model.safetensors", metadata={"format": "pt"})
     elif fmt == "bin": torch.save(sd, path/"pytorch_model.bin")
     elif fmt in ("sharded", "sharded-bin"):
-        save_torch_state_dict(sd, path, max_shard_size=max_shard_size, safe_serialization=fmt == "sharded")
+        from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
+        disable_progress_bars()
+        try: save_torch_state_dict(sd, path, max_shard_size=max_shard_size, safe_serialization=fmt == "sharded")
+        finally: enable_progress_bars()
     else: raise ValueError(f"unknown format {fmt!r}: use one of {FORMATS}")
     return path
 
