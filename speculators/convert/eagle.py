@@ -16,9 +16,9 @@ from ..reference import eagle_source_forward
 from ..write import Plan
 
 # %% auto #0
-__all__ = ['KEYS', 'OPTIONAL', 'DROPPED', 'EXTRA_NORMS', 'QKV_BIASES', 'EAGLE3_SIGNS', 'detect', 'layer_config', 'EagleConverter']
+__all__ = ['KEYS', 'OPTIONAL', 'DROPPED', 'EXTRA_NORMS', 'QKV_BIASES', 'EAGLE3_KEYS', 'detect', 'layer_config', 'EagleConverter']
 
-# %% ../../nbs/07_eagle.ipynb #7feee4a4
+# %% ../../nbs/07_eagle.ipynb #707b7a10
 KEYS = {  # source name -> Speculators `eagle` name
     "fc.weight":                                "fusion_fc.weight",
     "fc.bias":                                  "fusion_fc.bias",  # HASS, Vicuna drafts
@@ -40,18 +40,17 @@ EXTRA_NORMS = {  # the speculators research HASS trainer's norms: refused
     "lm_head_layernorm.weight": "normalises before the head",
 }
 QKV_BIASES = {f"layers.0.self_attn.{p}_proj.bias" for p in "qkv"}
-EAGLE3_SIGNS = ("midlayer.", "d2t", "t2d", "layers.0.hidden_norm.weight", "norm.weight", "lm_head.weight")
+EAGLE3_KEYS = {"d2t", "t2d", "norm.weight", "lm_head.weight", "layers.0.hidden_norm.weight"}  # and any `midlayer.*`: EAGLE-3 signs
 
-# %% ../../nbs/07_eagle.ipynb #5bf23c22
+# %% ../../nbs/07_eagle.ipynb #d3691a9e
 def detect(keys, # the source checkpoint's tensor names
            cfg:dict, # its config.json
            layernorms:bool|None=None, # what the user asked for (None: decide from the weights)
            fusion_bias:bool|None=None)->dict: # what the user asked for (None: decide from the weights)
     "The variant of an EAGLE v1/v2/HASS checkpoint from its keys: `{'fusion_bias': bool, 'variant': str, 'notes': [...]}`."
     keys = set(keys)
-    if any(k.startswith(EAGLE3_SIGNS) for k in keys) and "layers.0.self_attn.q_proj.weight" not in keys or "d2t" in keys or "t2d" in keys:
-        raise LayoutError("this is an EAGLE-3 draft (it has " + ", ".join(sorted(k for k in keys if k.startswith(EAGLE3_SIGNS))[:4])
-                          + "), not EAGLE v1/v2/HASS: use --algorithm eagle3")
+    eagle3 = sorted(k for k in keys if k.startswith("midlayer.") or k in EAGLE3_KEYS)
+    if eagle3: raise LayoutError(f"this is an EAGLE-3 draft (it has {', '.join(eagle3[:4])}), not EAGLE v1/v2/HASS: use --algorithm eagle3")
     norms = sorted(keys & set(EXTRA_NORMS))
     if norms:
         raise LayoutError("this checkpoint has the speculators research HASS trainer's extra norms ("
