@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['rms_norm', 'rope_tables', 'attention', 'mlp', 'eagle_source_forward']
+__all__ = ['rms_norm', 'rope_tables', 'attention', 'mlp', 'eagle_source_forward', 'eagle3_source_forward']
 
 # %% ../nbs/04_reference.ipynb #72006ad9
 def rms_norm(x, w, eps:float):
@@ -78,3 +78,34 @@ def eagle_source_forward(sd, # source tensors by their source names
     x = x + mlp(rms_norm(x, w(f"{p}post_attention_layernorm.weight"), eps), *(w(f"{p}mlp.{n}_proj.weight") for n in ("gate", "up", "down")))
     if w("lm_head_layernorm.weight") is not None: x = rms_norm(x, w("lm_head_layernorm.weight"), eps)
     return F.linear(x, head.to(dt))
+
+# %% ../nbs/04_reference.ipynb #708423ea
+def eagle3_source_forward(sd, # source tensors by their source names
+                          cfg:dict, # the source config.json
+                          input_ids, # (B, T)
+                          hidden_states, # (B, T, k*Ht) the verifier's auxiliary hidden states, concatenated in ascending layer order
+                          embed, # (V, H) the verifier's token embedding (used when the draft has none)
+                          norm_before_residual:bool=False): # the speculators flag
+    "Logits (B, T, Vd) of an EAGLE-3 draft over its draft vocabulary, computed as the EAGLE code computes them."
+    w = lambda k: _get(sd, k)
+    first = "midlayer." if w("midlayer.hidden_norm.weight") is not None else "layers.0."
+    dt = w("fc.weight").dtype
+    H, nh = cfg["hidden_size"], cfg["num_attention_heads"]
+    nkv, d, eps = cfg.get("num_key_value_heads", nh), cfg.get("head_dim") or H // nh, cfg.get("rms_norm_eps", 1e-6)
+    own = w("embed_tokens.weight")
+    e = F.embedding(input_ids, own if own is not None else embed.to(dt))
+    x = F.linear(hidden_states.to(dt), w("fc.weight"))
+    B, T = input_ids.shape
+    cos, sin = rope_tables(torch.arange(T, device=x.device)[None].expand(B, T), d, cfg.get("rope_theta", 10000.0), dt, cfg.get("rope_scaling"))
+    attn = lambda p, h: attention(h, *(w(f"{p}self_attn.{n}_proj.weight") for n in "qkvo"), nh, nkv, d, cos, sin)
+    ffn = lambda p, h: mlp(rms_norm(h, w(f"{p}post_attention_layernorm.weight"), eps), *(w(f"{p}mlp.{n}_proj.weight") for n in ("gate", "up", "down")))
+    h = rms_norm(x, w(f"{first}hidden_norm.weight"), eps)
+    x = (h if norm_before_residual else x) + attn(first, torch.cat([rms_norm(e, w(f"{first}input_layernorm.weight"), eps), h], -1))
+    x = x + ffn(first, x)
+    i = 1
+    while w(f"layers.{i}.self_attn.q_proj.weight") is not None:
+        p = f"layers.{i}."
+        x = x + attn(p, rms_norm(x, w(f"{p}input_layernorm.weight"), eps))
+        x = x + ffn(p, x)
+        i += 1
+    return F.linear(rms_norm(x, w("norm.weight"), eps), w("lm_head.weight"))

@@ -11,8 +11,9 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['TINY', 'EAGLE_VARIANTS', 'FORMATS', 'make_verifier', 'eagle_draft_tensors', 'eagle_draft_config', 'save_state_dict',
-           'read_config', 'make_eagle_draft', 'make_hub_cache', 'hub_env', 'serve_dir']
+__all__ = ['TINY', 'EAGLE_VARIANTS', 'FORMATS', 'make_verifier', 'eagle_draft_tensors', 'eagle_draft_config',
+           'eagle3_draft_tensors', 'eagle3_draft_config', 'save_state_dict', 'read_config', 'make_eagle3_draft',
+           'make_eagle_draft', 'make_text_config_verifier', 'make_hub_cache', 'hub_env', 'serve_dir']
 
 # %% ../nbs/01_testing.ipynb #6c28fa10
 TINY = dict(hidden_size=32, intermediate_size=64, num_attention_heads=4, num_key_value_heads=2, num_hidden_layers=4,
@@ -82,6 +83,47 @@ def eagle_draft_config(vcfg:dict, variant:str="eagle1", dtype=torch.float32)->di
     if EAGLE_VARIANTS[variant]["config_bias"] is not None: cfg["bias"] = EAGLE_VARIANTS[variant]["config_bias"]
     return cfg
 
+# %% ../nbs/01_testing.ipynb #71498ffb
+def eagle3_draft_tensors(vcfg:dict, # the verifier's config.json (or its `text_config`)
+                         draft_vocab:int|None=48, # draft vocabulary size; None: the verifier's (no maps)
+                         own_embed:bool=False, # include an own `embed_tokens.weight`
+                         n_layers:int=1, # decoder layers; the first is the EAGLE-3 layer
+                         prefix:str="midlayer", # name of the first layer: 'midlayer' (EAGLE repo) or 'layers.0'
+                         dtype=torch.float32, seed:int=2, n_aux:int=3):
+    "The state dict of a tiny EAGLE-3 draft in the original key layout."
+    g = torch.Generator().manual_seed(seed)
+    H, I, V = vcfg["hidden_size"], vcfg["intermediate_size"], vcfg["vocab_size"]
+    nh, nkv = vcfg["num_attention_heads"], vcfg["num_key_value_heads"]
+    d = H // nh
+    sd = {"fc.weight": _rand((H, n_aux * H), g, dtype)}
+    for i in range(n_layers):
+        p, w = (prefix, 2 * H) if i == 0 else (f"layers.{i}", H)
+        for name, shape in (("q_proj", (nh * d, w)), ("k_proj", (nkv * d, w)), ("v_proj", (nkv * d, w)), ("o_proj", (H, nh * d))):
+            sd[f"{p}.self_attn.{name}.weight"] = _rand(shape, g, dtype)
+        for name, shape in (("gate_proj", (I, H)), ("up_proj", (I, H)), ("down_proj", (H, I))):
+            sd[f"{p}.mlp.{name}.weight"] = _rand(shape, g, dtype)
+        for n in ("input_layernorm", "post_attention_layernorm") + (("hidden_norm",) if i == 0 else ()):
+            sd[f"{p}.{n}.weight"] = _norm(H, g, dtype)
+    sd["norm.weight"] = _norm(H, g, dtype)
+    Vd = draft_vocab or V
+    sd["lm_head.weight"] = _rand((Vd, H), g, dtype)
+    if Vd < V:
+        targets = torch.randperm(V, generator=g)[:Vd].sort().values
+        sd["d2t"] = targets - torch.arange(Vd)
+        t2d = torch.zeros(V, dtype=torch.bool); t2d[targets] = True
+        sd["t2d"] = t2d
+    if own_embed: sd["embed_tokens.weight"] = _rand((V, H), g, dtype)
+    return sd
+
+def eagle3_draft_config(vcfg:dict, draft_vocab:int|None=48, dtype=torch.float32, declared_layers:int=1, **extra)->dict:
+    "The `config.json` the EAGLE-3 trainer writes (a Llama config plus `draft_vocab_size`); `declared_layers` may lie, as published ones do."
+    keys = ("hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads", "rms_norm_eps",
+            "max_position_embeddings", "vocab_size", "hidden_act", "bos_token_id", "eos_token_id")
+    return {"architectures": ["LlamaForCausalLMEagle3"], "model_type": "llama", "num_hidden_layers": declared_layers,
+            **{k: vcfg[k] for k in keys if k in vcfg}, "draft_vocab_size": draft_vocab or vcfg["vocab_size"],
+            "rope_theta": vcfg.get("rope_parameters", {}).get("rope_theta", 10000.0), "rope_scaling": None,
+            "torch_dtype": _DTYPE_NAMES[dtype], **extra}
+
 # %% ../nbs/01_testing.ipynb #ecb3c0ef
 FORMATS = ("safetensors", "bin", "sharded", "sharded-bin")
 
@@ -100,10 +142,25 @@ def save_state_dict(sd:dict, path, fmt:str="safetensors", max_shard_size:str="4K
     else: raise ValueError(f"unknown format {fmt!r}: use one of {FORMATS}")
     return path
 
-# %% ../nbs/01_testing.ipynb #c2a0a2ad
+# %% ../nbs/01_testing.ipynb #88125f0d
 def read_config(path)->dict:
     "The `config.json` of directory `path`."
     return json.loads((Path(path)/"config.json").read_text())
+
+def make_eagle3_draft(path, # directory to write
+                      verifier, # directory of the verifier (from `make_verifier`)
+                      fmt:str="safetensors", # one of `FORMATS`
+                      dtype=torch.float32, # dtype of every tensor
+                      declared_layers:int=1, # `num_hidden_layers` the config claims
+                      config_extra:dict|None=None, # more config.json entries (e.g. `norm_before_residual`, aux ids)
+                      **kw): # passed to `eagle3_draft_tensors`
+    "Write a tiny EAGLE-3 draft checkpoint for `verifier`, in the original layout, and return its directory."
+    vcfg = read_config(verifier)
+    vcfg = vcfg.get("text_config", vcfg)
+    path = save_state_dict(eagle3_draft_tensors(vcfg, dtype=dtype, **kw), path, fmt)
+    cfg = eagle3_draft_config(vcfg, kw.get("draft_vocab", 48), dtype, declared_layers, **(config_extra or {}))
+    (path/"config.json").write_text(json.dumps(cfg, indent=2))
+    return path
 
 def make_eagle_draft(path, # directory to write
                      verifier, # directory of the verifier (from `make_verifier`)
@@ -117,6 +174,18 @@ def make_eagle_draft(path, # directory to write
     embed = load_file(Path(verifier)/"model.safetensors")["model.embed_tokens.weight"]
     path = save_state_dict(eagle_draft_tensors(vcfg, variant, dtype, seed, embed), path, fmt)
     (path/"config.json").write_text(json.dumps(eagle_draft_config(vcfg, variant, dtype), indent=2))
+    return path
+
+# %% ../nbs/01_testing.ipynb #c052a5c6
+def make_text_config_verifier(path, verifier)->Path:
+    "A copy of `verifier` with its config nested under `text_config` and its weights renamed as multimodal checkpoints name them."
+    from safetensors.torch import load_file, save_file
+    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    sd = load_file(Path(verifier)/"model.safetensors")
+    sd = {(k.replace("model.", "model.language_model.", 1) if k.startswith("model.") else k): v for k, v in sd.items()}
+    save_file(sd, path/"model.safetensors", metadata={"format": "pt"})
+    cfg = {"architectures": ["TinyForConditionalGeneration"], "model_type": "tiny_vlm", "text_config": read_config(verifier)}
+    (path/"config.json").write_text(json.dumps(cfg, indent=2))
     return path
 
 # %% ../nbs/01_testing.ipynb #82a45de9

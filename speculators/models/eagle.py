@@ -16,12 +16,13 @@ from ..core import ValidationError, log
 
 # %% auto #0
 __all__ = ['layer_config_dict', 'EagleSpeculatorConfig', 'eagle_speculators_config', 'EagleSpeculator', 'attach_verifier',
-           'causal_mask', 'forward', 'from_pretrained']
+           'causal_mask', 'forward', 'strict_from_pretrained', 'from_pretrained']
 
-# %% ../../nbs/03_models_eagle.ipynb #91b26e6c
+# %% ../../nbs/03_models_eagle.ipynb #40d0bcbf
 _LAYER_KEYS = ("model_type", "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
                "num_key_value_heads", "head_dim", "hidden_act", "max_position_embeddings", "rms_norm_eps", "rope_parameters",
-               "attention_bias", "attention_dropout", "mlp_bias", "tie_word_embeddings", "bos_token_id", "eos_token_id", "pad_token_id")
+               "attention_bias", "attention_dropout", "mlp_bias", "tie_word_embeddings", "bos_token_id", "eos_token_id", "pad_token_id",
+               "num_aux_hidden_states")
 
 def layer_config_dict(c:LlamaConfig)->dict:
     "The fields of a decoder-layer config that describe the model (no bookkeeping), plus `rope_theta` for older readers."
@@ -106,11 +107,11 @@ class EagleSpeculator(PreTrainedModel):
         self.register_buffer("verifier_head", None, persistent=False)
         self.post_init()
 
-# %% ../../nbs/03_models_eagle.ipynb #532bf4ec
+# %% ../../nbs/03_models_eagle.ipynb #f7af0bdb
 def attach_verifier(self:EagleSpeculator, verifier)->EagleSpeculator:
     "Take the token embedding and output head from `verifier` (path, Hub id, `Checkpoint`, transformers model, or `(embed, head)`)."
     from speculators.checkpoint import verifier_embeddings
-    if isinstance(verifier, tuple): embed, head = verifier
+    if isinstance(verifier, tuple): embed, head = verifier[:2]
     elif isinstance(verifier, nn.Module): embed, head = verifier.get_input_embeddings().weight, verifier.get_output_embeddings().weight
     else: embed, head = verifier_embeddings(verifier)
     tl = self.config.transformer_layer_config
@@ -151,15 +152,23 @@ def forward(self:EagleSpeculator,
     return CausalLMOutput(logits=nn.functional.linear(x, self.verifier_head))
 EagleSpeculator.forward = forward
 
-# %% ../../nbs/03_models_eagle.ipynb #76ae9cfe
+# %% ../../nbs/03_models_eagle.ipynb #d2bfdbc6
+def strict_from_pretrained(cls, path, *args, allow_missing=(), **kwargs):
+    "`PreTrainedModel.from_pretrained`, but a missing (other than `allow_missing`), unexpected or mis-shaped tensor is an error."
+    from transformers import PreTrainedModel
+    model, info = PreTrainedModel.from_pretrained.__func__(cls, path, *args, output_loading_info=True, **kwargs)
+    missing = set(info.get("missing_keys") or ())
+    bad = {k: sorted(v) for k, v in (("missing_keys", missing - set(allow_missing)), ("unexpected_keys", info.get("unexpected_keys")),
+                                     ("mismatched_keys", info.get("mismatched_keys"))) if v}
+    if bad: raise ValidationError(f"{path}: the checkpoint does not match the model: {bad}")
+    return model, missing
+
 @classmethod
 def from_pretrained(cls, path, # the converted directory (or Hub id)
                     *args, verifier=None, # where to read the verifier's embedding and head; `False`: do not attach
                     **kwargs):
     "Load a converted draft (strictly: no missing or unexpected tensors) and attach its verifier."
-    model, info = super(EagleSpeculator, cls).from_pretrained(path, *args, output_loading_info=True, **kwargs)
-    bad = {k: v for k, v in info.items() if k in ("missing_keys", "unexpected_keys", "mismatched_keys") and v}
-    if bad: raise ValidationError(f"{path}: the checkpoint does not match the model: {bad}")
+    model, _ = strict_from_pretrained(cls, path, *args, **kwargs)
     if verifier is not False:
         v = verifier or model.config.verifier
         if not v: raise ValidationError(f"{path}: the config names no verifier; pass `verifier=`")
