@@ -308,7 +308,7 @@ def local_files(self)->list:
     return [f.path for f in self._files.values()]
 for f in (keys, shape, dtype, nbytes, get, __contains__, local_files): setattr(Checkpoint, f.__name__, f)
 
-# %% ../nbs/02_checkpoint.ipynb #5d8f740a
+# %% ../nbs/02_checkpoint.ipynb #e14d0fb0
 VERIFIER_EMBED_KEYS = ("model.embed_tokens.weight", "model.language_model.embed_tokens.weight",
                        "language_model.model.embed_tokens.weight", "embed_tokens.weight")
 VERIFIER_HEAD_KEYS = ("lm_head.weight", "language_model.lm_head.weight")
@@ -317,14 +317,15 @@ def text_config(cfg:dict)->dict:
     "The language-model part of a verifier config (`text_config` for multimodal models)."
     return cfg.get("text_config") or cfg
 
-def verifier_embeddings(ck)->tuple:
-    "The verifier's token embedding and output head, `(V, H)` each, reading nothing else."
+def verifier_embeddings(ck, head:bool=True)->tuple:
+    "The verifier's token embedding and output head (`None` unless `head`), `(V, H)` each, reading nothing else."
     ck = ck if isinstance(ck, Checkpoint) else Checkpoint(ck)
     embed = next((k for k in VERIFIER_EMBED_KEYS if k in ck), None)
     if embed is None: raise CheckpointError(f"{ck.source}: no token embedding found (looked for {', '.join(VERIFIER_EMBED_KEYS)})")
-    head = next((k for k in VERIFIER_HEAD_KEYS if k in ck), None)
-    cfg = ck.config
-    if head is None and not cfg.get("tie_word_embeddings", text_config(cfg).get("tie_word_embeddings", False)):
-        raise CheckpointError(f"{ck.source}: no output head found (looked for {', '.join(VERIFIER_HEAD_KEYS)}) and embeddings are not tied")
     e = ck.get(embed)
-    return e, (ck.get(head) if head else e)
+    if not head: return e, None
+    h = next((k for k in VERIFIER_HEAD_KEYS if k in ck), None)
+    cfg = ck.config
+    if h is None and not cfg.get("tie_word_embeddings", text_config(cfg).get("tie_word_embeddings", False)):
+        raise CheckpointError(f"{ck.source}: no output head found (looked for {', '.join(VERIFIER_HEAD_KEYS)}) and embeddings are not tied")
+    return e, (ck.get(h) if h else e)

@@ -14,7 +14,8 @@ from .checkpoint import Checkpoint, verifier_embeddings
 from .write import Plan, check_output_path, staged_dir, write_plan
 
 # %% auto #0
-__all__ = ['verifier_name', 'check_kwargs', 'Converter', 'convert', 'validate', 'output_vocab', 'check_embeddings']
+__all__ = ['verifier_name', 'check_kwargs', 'Converter', 'convert', 'validate', 'verifier_tensors', 'output_vocab',
+           'check_embeddings']
 
 # %% ../nbs/06_converter.ipynb #fefb6f8a
 _CACHE_PATH = re.compile(r"models--([^/]+?)--([^/]+)/snapshots/[0-9a-f]{40}/?$")
@@ -91,7 +92,7 @@ def convert(self:Converter,
     return out
 Converter.convert = convert
 
-# %% ../nbs/06_converter.ipynb #cc31a26d
+# %% ../nbs/06_converter.ipynb #9fa13729
 def validate(self:Converter, path, ck:Checkpoint, vck:Checkpoint, device:str="cpu")->dict:
     "Load the written directory, run it, and compare its logits with the source's reference forward; raise `ValidationError` on any failure."
     dev = torch.device(device)
@@ -104,7 +105,7 @@ def validate(self:Converter, path, ck:Checkpoint, vck:Checkpoint, device:str="cp
     except Exception as e: raise ValidationError(f"the written model does not load: {e}") from e
     finally: tlog.enable_progress_bar()
     log.info("Model loaded successfully")
-    embed, head = verifier_embeddings(vck)
+    embed, head = self.verifier_tensors(ck, vck)
     self.check_embeddings(ck, embed)
     model.attach_verifier((embed, head))
     inputs = self.sample_inputs(model.config, dev)
@@ -114,8 +115,7 @@ def validate(self:Converter, path, ck:Checkpoint, vck:Checkpoint, device:str="cp
     if tuple(logits.shape) != (B, T, V): raise ValidationError(f"logits have shape {tuple(logits.shape)}, expected {(B, T, V)}")
     if not torch.isfinite(logits).all(): raise ValidationError("the forward pass produced NaN/Inf logits")
     log.info("Forward pass successful")
-    w = model.verifier_embed
-    with torch.no_grad(): ref = self.reference_forward(ck, inputs, w, model.verifier_head)
+    with torch.no_grad(): ref = self.reference_forward(ck, inputs, model.verifier_embed, model.verifier_head)
     diff, tol = (logits.float() - ref.float()).abs().max().item(), _tolerance(dev, logits.dtype, ref)
     if diff > tol:
         raise ValidationError(f"the converted draft does not compute what the source computed: max |Δlogit| = {diff:g} "
@@ -124,7 +124,12 @@ def validate(self:Converter, path, ck:Checkpoint, vck:Checkpoint, device:str="cp
     return {"device": str(dev), "dtype": str(logits.dtype), "max_abs_logit_diff": diff, "tolerance": tol, "batch": B, "tokens": T}
 Converter.validate = validate
 
-# %% ../nbs/06_converter.ipynb #8bba07fb
+# %% ../nbs/06_converter.ipynb #8f038d58
+def verifier_tensors(self:Converter, ck:Checkpoint, vck:Checkpoint)->tuple:
+    "What validation reads of the verifier: `(embed, head)`."
+    return verifier_embeddings(vck)
+Converter.verifier_tensors = verifier_tensors
+
 def output_vocab(self:Converter, config)->int:
     "Size of the logits' last dimension."
     return config.transformer_layer_config.vocab_size

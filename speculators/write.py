@@ -16,7 +16,7 @@ from .core import CheckpointError, OutputError, log
 # %% auto #0
 __all__ = ['Plan', 'check_output_path', 'staged_dir', 'file_sha256', 'provenance', 'check_finite', 'write_plan']
 
-# %% ../nbs/05_write.ipynb #21397a15
+# %% ../nbs/05_write.ipynb #7ebc7f29
 @dataclass
 class Plan:
     "What a conversion will write: target tensor names from source names, what is dropped and why, and the target config."
@@ -26,6 +26,7 @@ class Plan:
     dropped: dict  # source name -> why it is not written
     config: object  # the target config (a `PretrainedConfig` with a clean `to_dict`)
     notes: list = field(default_factory=list)  # what the user should know (shown in the summary)
+    derived: dict = field(default_factory=dict)  # target name -> tensor computed exactly from source tensors (e.g. t2d from d2t)
 
     def table(self, ck)->list:
         "Rows (source, target, shape, dtype) of the key table, for display."
@@ -84,7 +85,7 @@ def provenance(ck, plan:Plan, verifier:str)->dict:
             "source_sha256": json.dumps({p.name: file_sha256(p) for p in ck.local_files()}, sort_keys=True),
             "verifier": verifier}
 
-# %% ../nbs/05_write.ipynb #3c5ae45e
+# %% ../nbs/05_write.ipynb #6dc899e9
 def check_finite(name:str, t:torch.Tensor):
     "Refuse a floating-point tensor holding NaN or Inf."
     if t.is_floating_point() and not torch.isfinite(t).all():
@@ -101,6 +102,7 @@ def write_plan(plan:Plan, ck, out:Path, verifier:str="")->int:
         t = ck.get(src)
         check_finite(src, t)
         tensors[dst] = t.contiguous()
+    tensors.update(plan.derived)
     save_file(tensors, Path(out)/"model.safetensors", metadata=provenance(ck, plan, verifier))
     (Path(out)/"config.json").write_text(json.dumps(plan.config.to_dict(), indent=2) + "\n")
     return len(tensors)
