@@ -14,7 +14,8 @@ from .core import SourceError, CheckpointError, log
 
 # %% auto #0
 __all__ = ['WEIGHT_FILES', 'VERIFIER_EMBED_KEYS', 'VERIFIER_HEAD_KEYS', 'Source', 'cache_root', 'resolve', 'Checkpoint',
-           'weight_map', 'keys', 'shape', 'dtype', 'nbytes', 'get', 'local_files', 'text_config', 'verifier_embeddings']
+           'weight_map', 'keys', 'shape', 'dtype', 'nbytes', 'get', 'local_files', 'check_alternatives', 'text_config',
+           'verifier_embeddings']
 
 # %% ../nbs/02_checkpoint.ipynb #4f271a70
 WEIGHT_FILES = ("model.safetensors.index.json", "model.safetensors", "pytorch_model.bin.index.json", "pytorch_model.bin")
@@ -307,6 +308,25 @@ def local_files(self)->list:
     "Local paths of the weights files opened so far, and of the index."
     return [f.path for f in self._files.values()]
 for f in (keys, shape, dtype, nbytes, get, __contains__, local_files): setattr(Checkpoint, f.__name__, f)
+
+# %% ../nbs/02_checkpoint.ipynb #ea1775bb
+def check_alternatives(self:Checkpoint):
+    "Refuse a local checkpoint whose safetensors and `.bin` weights both exist and differ."
+    w = self.weights
+    if self.source.kind != "local" or self.source.only or not w.startswith("model.safetensors"): return
+    other = next((n for n in WEIGHT_FILES[2:] if self.source.has(n)), None)
+    if other is None: return
+    alt = Checkpoint(Source(self.source.spec, "local", self.source.root, self.source.files, only=other))
+    a, b = set(self.keys()), set(alt.keys())
+    if a != b:
+        raise CheckpointError(f"{self.source}: both {w} and {other} are present and hold different tensors (only in {w}: "
+                              f"{sorted(a - b)[:3]}, only in {other}: {sorted(b - a)[:3]}); remove the stale one")
+    for k in sorted(a):
+        x, y = self.get(k), alt.get(k)
+        if x.dtype != y.dtype or x.shape != y.shape or not torch.equal(x, y):
+            raise CheckpointError(f"{self.source}: both {w} and {other} are present and differ in tensor {k}; remove the stale one")
+    log.info(f"Note: {other} is also present and identical; reading {w}")
+Checkpoint.check_alternatives = check_alternatives
 
 # %% ../nbs/02_checkpoint.ipynb #e14d0fb0
 VERIFIER_EMBED_KEYS = ("model.embed_tokens.weight", "model.language_model.embed_tokens.weight",

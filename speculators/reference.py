@@ -50,7 +50,7 @@ def mlp(x, wg, wu, wd):
     "The SwiGLU feed-forward block: down(silu(gate(x)) * up(x))."
     return F.linear(F.silu(F.linear(x, wg)) * F.linear(x, wu), wd)
 
-# %% ../nbs/04_reference.ipynb #63936cce
+# %% ../nbs/04_reference.ipynb #03583519
 def _get(sd, k): return sd.get(k) if k in sd else None
 
 def eagle_source_forward(sd, # source tensors by their source names
@@ -63,7 +63,7 @@ def eagle_source_forward(sd, # source tensors by their source names
     w = lambda k: _get(sd, k)
     dt = w("fc.weight").dtype
     H, nh = cfg["hidden_size"], cfg["num_attention_heads"]
-    nkv, d, eps = cfg.get("num_key_value_heads", nh), H // nh, cfg.get("rms_norm_eps", 1e-6)
+    nkv, d, eps = cfg.get("num_key_value_heads") or nh, H // nh, cfg.get("rms_norm_eps") or 1e-6
     e, f = F.embedding(input_ids, embed.to(dt)), hidden_states.to(dt)
     en = w("embed_layernorm.weight") if w("embed_layernorm.weight") is not None else w("post_embedding_layernorm.weight")
     if en is not None: e = rms_norm(e, en, eps)
@@ -71,7 +71,7 @@ def eagle_source_forward(sd, # source tensors by their source names
     x = F.linear(torch.cat([e, f], -1), w("fc.weight"), w("fc.bias"))
     B, T = input_ids.shape
     pos = torch.arange(T, device=x.device)[None].expand(B, T)
-    cos, sin = rope_tables(pos, d, cfg.get("rope_theta", 10000.0), dt, cfg.get("rope_scaling"))
+    cos, sin = rope_tables(pos, d, cfg.get("rope_theta") or 10000.0, dt, cfg.get("rope_scaling"))
     p = "layers.0."
     x = x + attention(x, *(w(f"{p}self_attn.{n}_proj.weight") for n in "qkvo"), nh, nkv, d, cos, sin,
                       *(w(f"{p}self_attn.{n}_proj.bias") for n in "qkv"))
@@ -79,7 +79,7 @@ def eagle_source_forward(sd, # source tensors by their source names
     if w("lm_head_layernorm.weight") is not None: x = rms_norm(x, w("lm_head_layernorm.weight"), eps)
     return F.linear(x, head.to(dt))
 
-# %% ../nbs/04_reference.ipynb #708423ea
+# %% ../nbs/04_reference.ipynb #a570f2d1
 def eagle3_source_forward(sd, # source tensors by their source names
                           cfg:dict, # the source config.json
                           input_ids, # (B, T)
@@ -90,13 +90,13 @@ def eagle3_source_forward(sd, # source tensors by their source names
     w = lambda k: _get(sd, k)
     first = "midlayer." if w("midlayer.hidden_norm.weight") is not None else "layers.0."
     dt = w("fc.weight").dtype
-    H, nh = cfg["hidden_size"], cfg["num_attention_heads"]
-    nkv, d, eps = cfg.get("num_key_value_heads", nh), cfg.get("head_dim") or H // nh, cfg.get("rms_norm_eps", 1e-6)
+    H, nh = w("norm.weight").shape[0], cfg["num_attention_heads"]
+    nkv, d, eps = cfg.get("num_key_value_heads") or nh, cfg.get("head_dim") or H // nh, cfg.get("rms_norm_eps") or 1e-6
     own = w("embed_tokens.weight")
     e = F.embedding(input_ids, own if own is not None else embed.to(dt))
     x = F.linear(hidden_states.to(dt), w("fc.weight"))
     B, T = input_ids.shape
-    cos, sin = rope_tables(torch.arange(T, device=x.device)[None].expand(B, T), d, cfg.get("rope_theta", 10000.0), dt, cfg.get("rope_scaling"))
+    cos, sin = rope_tables(torch.arange(T, device=x.device)[None].expand(B, T), d, cfg.get("rope_theta") or 10000.0, dt, cfg.get("rope_scaling"))
     attn = lambda p, h: attention(h, *(w(f"{p}self_attn.{n}_proj.weight") for n in "qkvo"), nh, nkv, d, cos, sin)
     ffn = lambda p, h: mlp(rms_norm(h, w(f"{p}post_attention_layernorm.weight"), eps), *(w(f"{p}mlp.{n}_proj.weight") for n in ("gate", "up", "down")))
     h = rms_norm(x, w(f"{first}hidden_norm.weight"), eps)
