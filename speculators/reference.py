@@ -12,7 +12,7 @@ import torch.nn.functional as F
 # %% auto #0
 __all__ = ['rms_norm', 'rope_tables', 'attention', 'mlp', 'eagle_source_forward', 'eagle3_source_forward']
 
-# %% ../nbs/04_reference.ipynb #72006ad9
+# %% ../nbs/04_reference.ipynb #d643e706
 def rms_norm(x, w, eps:float):
     "RMSNorm: normalise in float32, cast back, scale by `w`."
     x32 = x.float()
@@ -46,12 +46,13 @@ def attention(x, wq, wk, wv, wo, nh:int, nkv:int, d:int, cos, sin, bq=None, bk=N
     a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=d ** -0.5)
     return F.linear(a.transpose(1, 2).reshape(B, T, nh * d), wo)
 
-def mlp(x, wg, wu, wd):
-    "The SwiGLU feed-forward block: down(silu(gate(x)) * up(x))."
-    return F.linear(F.silu(F.linear(x, wg)) * F.linear(x, wu), wd)
+def mlp(x, wg, wu, wd, act:str="silu"):
+    "The gated feed-forward block: down(act(gate(x)) * up(x)); `act` is the config's `hidden_act` (SwiGLU with silu)."
+    from transformers.activations import ACT2FN
+    return F.linear(ACT2FN[act](F.linear(x, wg)) * F.linear(x, wu), wd)
 
-# %% ../nbs/04_reference.ipynb #03583519
-def _get(sd, k): return sd.get(k) if k in sd else None
+# %% ../nbs/04_reference.ipynb #4b718fdf
+def _get(sd, k): return sd.get(k) if k in sd else None  # works for dicts and `Checkpoint`s
 
 def eagle_source_forward(sd, # source tensors by their source names
                          cfg:dict, # the source config.json
@@ -75,11 +76,12 @@ def eagle_source_forward(sd, # source tensors by their source names
     p = "layers.0."
     x = x + attention(x, *(w(f"{p}self_attn.{n}_proj.weight") for n in "qkvo"), nh, nkv, d, cos, sin,
                       *(w(f"{p}self_attn.{n}_proj.bias") for n in "qkv"))
-    x = x + mlp(rms_norm(x, w(f"{p}post_attention_layernorm.weight"), eps), *(w(f"{p}mlp.{n}_proj.weight") for n in ("gate", "up", "down")))
+    x = x + mlp(rms_norm(x, w(f"{p}post_attention_layernorm.weight"), eps), *(w(f"{p}mlp.{n}_proj.weight") for n in ("gate", "up", "down")),
+                cfg.get("hidden_act") or "silu")
     if w("lm_head_layernorm.weight") is not None: x = rms_norm(x, w("lm_head_layernorm.weight"), eps)
     return F.linear(x, head.to(dt))
 
-# %% ../nbs/04_reference.ipynb #a570f2d1
+# %% ../nbs/04_reference.ipynb #97f0025b
 def eagle3_source_forward(sd, # source tensors by their source names
                           cfg:dict, # the source config.json
                           input_ids, # (B, T)
@@ -98,7 +100,8 @@ def eagle3_source_forward(sd, # source tensors by their source names
     B, T = input_ids.shape
     cos, sin = rope_tables(torch.arange(T, device=x.device)[None].expand(B, T), d, cfg.get("rope_theta") or 10000.0, dt, cfg.get("rope_scaling"))
     attn = lambda p, h: attention(h, *(w(f"{p}self_attn.{n}_proj.weight") for n in "qkvo"), nh, nkv, d, cos, sin)
-    ffn = lambda p, h: mlp(rms_norm(h, w(f"{p}post_attention_layernorm.weight"), eps), *(w(f"{p}mlp.{n}_proj.weight") for n in ("gate", "up", "down")))
+    ffn = lambda p, h: mlp(rms_norm(h, w(f"{p}post_attention_layernorm.weight"), eps), *(w(f"{p}mlp.{n}_proj.weight") for n in ("gate", "up", "down")),
+                           cfg.get("hidden_act") or "silu")
     h = rms_norm(x, w(f"{first}hidden_norm.weight"), eps)
     x = (h if norm_before_residual else x) + attn(first, torch.cat([rms_norm(e, w(f"{first}input_layernorm.weight"), eps), h], -1))
     x = x + ffn(first, x)

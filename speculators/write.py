@@ -14,7 +14,8 @@ import speculators
 from .core import CheckpointError, OutputError, log
 
 # %% auto #0
-__all__ = ['Plan', 'check_output_path', 'staged_dir', 'file_sha256', 'provenance', 'check_finite', 'write_plan']
+__all__ = ['MAX_SHARD_SIZE', 'Plan', 'check_output_path', 'staged_dir', 'file_sha256', 'provenance', 'check_finite',
+           'write_safetensors', 'write_plan', 'plan_bytes']
 
 # %% ../nbs/05_write.ipynb #7ebc7f29
 @dataclass
@@ -32,14 +33,15 @@ class Plan:
         "Rows (source, target, shape, dtype) of the key table, for display."
         return [(s, t, tuple(ck.shape(s)), str(ck.dtype(s)).replace("torch.", "")) for t, s in self.tensors.items()]
 
-# %% ../nbs/05_write.ipynb #ed5e25a8
-def check_output_path(out, src_root:str|None=None, overwrite:bool=False)->Path:
-    "Refuse an output path that is a file, a non-empty directory (unless `overwrite`), or inside the source."
+# %% ../nbs/05_write.ipynb #5adeb516
+def check_output_path(out, protect:list=(), overwrite:bool=False)->Path:
+    "Refuse an output path that is a file, a non-empty directory (unless `overwrite`), or overlaps a `protect`ed directory."
     out = Path(out).expanduser().absolute()
-    if src_root:
-        root = Path(src_root).resolve()
-        if out.resolve() == root or root in out.resolve().parents:
-            raise OutputError(f"{out}: the output path is the input checkpoint or inside it; choose another --output-path")
+    for root in protect:
+        root, o = Path(root).resolve(), out.resolve()
+        if o == root or root in o.parents or o in root.parents:
+            raise OutputError(f"{out}: the output path is the input checkpoint or the verifier, or inside one, or contains one; "
+                              "replacing it would destroy them: choose another --output-path")
     if out.exists() and not out.is_dir(): raise OutputError(f"{out}: exists and is a file; choose another --output-path")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise OutputError(f"{out}: exists and is not empty; choose another --output-path, or pass --overwrite to replace it")
@@ -85,24 +87,82 @@ def provenance(ck, plan:Plan, verifier:str)->dict:
             "source_sha256": json.dumps({p.name: file_sha256(p) for p in ck.local_files()}, sort_keys=True),
             "verifier": verifier}
 
-# %% ../nbs/05_write.ipynb #6dc899e9
-def check_finite(name:str, t:torch.Tensor):
-    "Refuse a floating-point tensor holding NaN or Inf."
-    if t.is_floating_point() and not torch.isfinite(t).all():
-        bad = int((~torch.isfinite(t)).sum())
-        raise CheckpointError(f"tensor {name} holds {bad} NaN/Inf value(s); the checkpoint is broken (a diverged or corrupted training run)")
+# %% ../nbs/05_write.ipynb #2f8c9b66
+import struct
+from .checkpoint import _ST_DTYPES
+_ST_NAMES = {v: k for k, v in _ST_DTYPES.items()}
+MAX_SHARD_SIZE = 5_000_000_000
 
-def write_plan(plan:Plan, ck, out:Path, verifier:str="")->int:
-    "Write `plan`'s tensors from checkpoint `ck`, bit-exact, and its config into directory `out`."
-    from safetensors.torch import save_file
+def check_finite(name:str, t:torch.Tensor, chunk:int=1 << 24):
+    "Refuse a floating-point tensor holding NaN or Inf (checked in chunks, so no tensor-sized temporary is made)."
+    if not t.is_floating_point(): return
+    flat = t.reshape(-1)
+    for i in range(0, flat.numel(), chunk):
+        part = flat[i:i + chunk]
+        if not torch.isfinite(part).all():
+            bad = int((~torch.isfinite(flat)).sum())
+            raise CheckpointError(f"tensor {name} holds {bad} NaN/Inf value(s); the checkpoint is broken (a diverged or corrupted training run)")
+
+def _nbytes(shape, dtype):
+    n = dtype.itemsize
+    for x in shape: n *= x
+    return n
+
+def write_safetensors(path, # the file to write
+                      entries:list, # (name, shape, dtype, load) in writing order; `load()` returns the tensor
+                      metadata:dict, # strings stored under `__metadata__`
+                      progress=None)->int: # a tqdm-like bar to advance by bytes
+    "Stream tensors into one safetensors file; returns the bytes of tensor data written."
+    header, off = {"__metadata__": metadata}, 0
+    for name, shape, dtype, _ in entries:
+        n = _nbytes(shape, dtype)
+        header[name] = {"dtype": _ST_NAMES[dtype], "shape": list(shape), "data_offsets": [off, off + n]}
+        off += n
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h)
+        for name, shape, dtype, load in entries:
+            t = load()
+            if tuple(t.shape) != tuple(shape) or t.dtype != dtype:
+                raise CheckpointError(f"tensor {name} read as {t.dtype} {tuple(t.shape)}, its header said {dtype} {tuple(shape)}")
+            f.write(t.contiguous().reshape(-1).view(torch.uint8).numpy().data)
+            if progress is not None: progress.update(_nbytes(shape, dtype))
+            del t
+    return off
+
+# %% ../nbs/05_write.ipynb #a1add70a
+def _shards(entries, max_size):
+    groups, cur, size = [], [], 0
+    for e in entries:
+        n = _nbytes(e[1], e[2])
+        if cur and size + n > max_size: groups.append(cur); cur, size = [], 0
+        cur.append(e); size += n
+    return groups + [cur]
+
+def write_plan(plan:Plan, ck, out:Path, verifier:str="", max_shard_size:int=MAX_SHARD_SIZE, progress=None)->int:
+    "Stream `plan`'s tensors from checkpoint `ck`, bit-exact, and its config into directory `out`; returns the number of tensors."
     unplanned = sorted(set(ck.keys()) - set(plan.tensors.values()) - set(plan.dropped))
     if unplanned: raise CheckpointError(f"{ck.source}: tensors neither converted nor dropped: {unplanned}")
-    tensors = {}
-    for dst, src in plan.tensors.items():
+    def load(src):
         t = ck.get(src)
         check_finite(src, t)
-        tensors[dst] = t.contiguous()
-    tensors.update(plan.derived)
-    save_file(tensors, Path(out)/"model.safetensors", metadata=provenance(ck, plan, verifier))
-    (Path(out)/"config.json").write_text(json.dumps(plan.config.to_dict(), indent=2) + "\n")
-    return len(tensors)
+        return t
+    entries = [(dst, tuple(ck.shape(src)), ck.dtype(src), lambda src=src: load(src)) for dst, src in plan.tensors.items()]
+    entries += [(dst, tuple(t.shape), t.dtype, lambda t=t: t) for dst, t in plan.derived.items()]
+    meta, out = provenance(ck, plan, verifier), Path(out)
+    groups = _shards(entries, max_shard_size)
+    if len(groups) == 1: write_safetensors(out/"model.safetensors", entries, meta, progress)
+    else:
+        wm, total = {}, 0
+        for i, g in enumerate(groups, 1):
+            name = f"model-{i:05d}-of-{len(groups):05d}.safetensors"
+            total += write_safetensors(out/name, g, meta, progress)
+            wm.update({e[0]: name for e in g})
+        (out/"model.safetensors.index.json").write_text(json.dumps({"metadata": {"total_size": total, **meta}, "weight_map": wm}, indent=2))
+    (out/"config.json").write_text(json.dumps(plan.config.to_dict(), indent=2) + "\n")
+    return len(entries)
+
+def plan_bytes(plan:Plan, ck)->int:
+    "Bytes of tensor data `plan` writes."
+    return sum(ck.nbytes(s) for s in plan.tensors.values()) + sum(t.numel() * t.dtype.itemsize for t in plan.derived.values())

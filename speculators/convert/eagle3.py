@@ -103,7 +103,7 @@ def aux_layer_ids(given, # what the user passed (or None)
     log.info(f"Aux layer ids {ids} from {where} (indices into the verifier's output_hidden_states: 0 = embeddings, i = input of layer i)")
     return ids
 
-# %% ../../nbs/07b_eagle3.ipynb #4ac45003
+# %% ../../nbs/07b_eagle3.ipynb #8a3c7b38
 def _shapes(layers, H, I, nh, nkv, d, kHt, Vd, V):
     s = {"fc.weight": (H, kHt), "norm.weight": (H,), "lm_head.weight": (Vd, H), "embed_tokens.weight": (V, H)}
     for i, p in enumerate(layers):
@@ -121,7 +121,7 @@ CONFIG = {"num_attention_heads": ("size", ...), "num_key_value_heads": ("size", 
           "eagle_aux_hidden_state_layer_ids": ("list", None), "eagle_config": ("dict", None)}
 
 def plan_eagle3(ck, vck, verifier:str, norm_before_residual:bool|None=None, eagle_aux_hidden_state_layer_ids:list|None=None,
-                speculative_tokens:int=3)->Plan:
+                speculative_tokens:int|None=None)->Plan:
     "Detect, check and map an EAGLE-3 draft; build its Speculators config."
     keys, v = set(ck.keys()), verifier_fields(vck)
     c = config_fields(ck.config, CONFIG, f"{ck.source} config.json")
@@ -166,7 +166,7 @@ def plan_eagle3(ck, vck, verifier:str, norm_before_residual:bool|None=None, eagl
     config = Eagle3SpeculatorConfig(tl, draft_vocab_size=Vd, norm_before_residual=nbr, target_hidden_size=Ht,
                                     eagle_aux_hidden_state_layer_ids=ids,
                                     speculators_config=eagle_speculators_config(verifier, vck.config.get("architectures") or [],
-                                                                                "eagle3", speculative_tokens))
+                                                                                "eagle3", speculative_tokens or 3))
     dropped = {} if keep else {k: "identity map on a full vocabulary" for k in ("d2t", "t2d") if k in keys}
     tensors = {t: s for s, t in table.items() if s in keys and s not in dropped}
     dtypes = {ck.dtype(s) for s in tensors.values() if ck.dtype(s).is_floating_point}
@@ -175,14 +175,19 @@ def plan_eagle3(ck, vck, verifier:str, norm_before_residual:bool|None=None, eagl
                + (" with d2t/t2d" if keep else " (full, no maps)") + (", own embeddings" if "embed_tokens.weight" in keys else ""))
     return Plan("eagle3", variant, tensors, dropped, config, notes, derived={"t2d": t2d} if t2d is not None else {})
 
-# %% ../../nbs/07b_eagle3.ipynb #0611299e
+# %% ../../nbs/07b_eagle3.ipynb #92a38a86
 class Eagle3Converter(Converter):
     "Convert EAGLE-3 drafts (EAGLE repo layout, `midlayer.*` or `layers.N.*`) to the Speculators `eagle3` format."
     algorithm, model_class = "eagle3", Eagle3Speculator
     kwargs = {"norm_before_residual": (bool, "residual path takes hidden_norm(x) (default: the source config's, else false)"),
               "eagle_aux_hidden_state_layer_ids": (list, "verifier output_hidden_states indices fused by fc (default: source config, else EAGLE's)"),
               "speculative_tokens": (int, "speculative tokens of the greedy proposal method (default 3)")}
-    summary_note = "Serve with vLLM: speculative_config={\"method\": \"eagle3\", \"model\": <this directory>}"
+
+    def summary(self, out, verifier, plan):
+        n = plan.config.speculators_config["proposal_methods"][0]["speculative_tokens"]
+        return [f"Serve with vLLM: vllm serve {out}   (loads the verifier {verifier})",
+                f"or: vllm serve {verifier} --speculative-config '{{\"method\": \"eagle3\", \"model\": \"{out}\", \"num_speculative_tokens\": {n}}}'",
+                f"Python: LLM(model=\"{verifier}\", speculative_config={{\"model\": \"{out}\", \"method\": \"eagle3\", \"num_speculative_tokens\": {n}}})"]
 
     def plan(self, ck, vck, verifier, **kwargs): return plan_eagle3(ck, vck, verifier, **kwargs)
     def output_vocab(self, config): return config.draft_vocab_size
@@ -197,16 +202,7 @@ class Eagle3Converter(Converter):
         return {"input_ids": torch.randint(0, tl.vocab_size, (B, T), generator=g).to(device),
                 "hidden_states": torch.randn(B, T, width, generator=g).to(device)}
 
-    def reference_forward(self, ck, inputs, embed, head):
+    def reference_forward(self, ck, config, inputs, embed, head):
         dev = inputs["hidden_states"].device
         sd = {k: ck.get(k).to(dev) for k in ck.keys()}
-        nbr = self.last_config.norm_before_residual
-        return eagle3_source_forward(sd, ck.config, inputs["input_ids"], inputs["hidden_states"], embed, nbr)
-
-# %% ../../nbs/07b_eagle3.ipynb #51454b70
-_plan = Eagle3Converter.plan
-def _remember(self, ck, vck, verifier, **kwargs):
-    p = _plan(self, ck, vck, verifier, **kwargs)
-    self.last_config = p.config
-    return p
-Eagle3Converter.plan = _remember
+        return eagle3_source_forward(sd, ck.config, inputs["input_ids"], inputs["hidden_states"], embed, config.norm_before_residual)

@@ -18,7 +18,7 @@ from ..core import ValidationError, log
 __all__ = ['layer_config_dict', 'EagleSpeculatorConfig', 'eagle_speculators_config', 'EagleSpeculator', 'attach_verifier',
            'causal_mask', 'forward', 'strict_from_pretrained', 'from_pretrained']
 
-# %% ../../nbs/03_models_eagle.ipynb #40d0bcbf
+# %% ../../nbs/03_models_eagle.ipynb #f03bc2e0
 _LAYER_KEYS = ("model_type", "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
                "num_key_value_heads", "head_dim", "hidden_act", "max_position_embeddings", "rms_norm_eps", "rope_parameters",
                "attention_bias", "attention_dropout", "mlp_bias", "tie_word_embeddings", "bos_token_id", "eos_token_id", "pad_token_id",
@@ -27,13 +27,15 @@ _LAYER_KEYS = ("model_type", "vocab_size", "hidden_size", "intermediate_size", "
 def layer_config_dict(c:LlamaConfig)->dict:
     "The fields of a decoder-layer config that describe the model (no bookkeeping), plus `rope_theta` for older readers."
     d = {k: v for k, v in c.to_dict().items() if k in _LAYER_KEYS}
-    d["rope_theta"] = d["rope_parameters"]["rope_theta"]
+    rp = d["rope_parameters"]
+    d["rope_theta"] = rp["rope_theta"]
+    d["rope_scaling"] = None if rp.get("rope_type", "default") == "default" else {k: v for k, v in rp.items() if k != "rope_theta"}
     return d
 
 def _layer_config(c):
     if isinstance(c, LlamaConfig): return c
     c = dict(c or {})
-    if "rope_parameters" in c: c.pop("rope_theta", None)
+    if "rope_parameters" in c: c.pop("rope_theta", None); c.pop("rope_scaling", None)
     return LlamaConfig(**c)
 
 # %% ../../nbs/03_models_eagle.ipynb #28884d3e
