@@ -15,8 +15,8 @@ from .core import SourceError, CheckpointError, log
 
 # %% auto #0
 __all__ = ['WEIGHT_FILES', 'VERIFIER_EMBED_KEYS', 'VERIFIER_HEAD_KEYS', 'Source', 'cache_root', 'resolve', 'Checkpoint',
-           'weight_map', 'keys', 'shape', 'dtype', 'nbytes', 'get', 'local_files', 'check_alternatives', 'text_config',
-           'verifier_embeddings']
+           'weight_map', 'keys', 'shape', 'dtype', 'nbytes', 'get', 'rows', 'local_files', 'check_alternatives',
+           'text_config', 'verifier_embed_key', 'verifier_embeddings']
 
 # %% ../nbs/02_checkpoint.ipynb #872f0dc6
 WEIGHT_FILES = ("model.safetensors.index.json", "model.safetensors", "pytorch_model.bin.index.json", "pytorch_model.bin")
@@ -186,7 +186,7 @@ def _read_json(path:Path, what:str)->dict:
     if not isinstance(d, dict): raise CheckpointError(f"{path.name}: expected a JSON object as {what}")
     return d
 
-# %% ../nbs/02_checkpoint.ipynb #809e5c8c
+# %% ../nbs/02_checkpoint.ipynb #fdfccfff
 class _SafetensorsFile:
     def __init__(self, path:Path):
         from safetensors import safe_open
@@ -201,6 +201,9 @@ class _SafetensorsFile:
         return tuple(s.get_shape()), _ST_DTYPES[dt]
     def get(self, k):
         try: return self.f.get_tensor(k)
+        except Exception as e: raise CheckpointError(f"{self.path.name}: cannot read tensor {k} ({e}); re-download the file") from None
+    def rows(self, k, start, stop):
+        try: return self.f.get_slice(k)[start:stop]
         except Exception as e: raise CheckpointError(f"{self.path.name}: cannot read tensor {k} ({e}); re-download the file") from None
 
 def _unpickler_detail(e):
@@ -231,6 +234,7 @@ class _BinFile:
                                   f"{_unpickler_detail(e)}); re-download it, or use a safetensors copy") from None
     def meta(self, k): return tuple(self.sd[k].shape), self.sd[k].dtype
     def get(self, k): return self.sd[k]
+    def rows(self, k, start, stop): return self.sd[k][start:stop]
 
 def _open_file(path:Path):
     return _SafetensorsFile(path) if path.name.endswith(".safetensors") else _BinFile(path)
@@ -292,7 +296,7 @@ def weight_map(self)->dict:
     return self._map
 Checkpoint.weight_map = weight_map
 
-# %% ../nbs/02_checkpoint.ipynb #6c6dafc0
+# %% ../nbs/02_checkpoint.ipynb #56528805
 def _file_for(self, k):
     try: name = self.weight_map[k]
     except KeyError: raise CheckpointError(f"{self.source}: no tensor {k!r}") from None
@@ -316,12 +320,15 @@ def nbytes(self, k)->int:
     for x in s: n *= x
     return n * dt.itemsize
 def get(self, k)->torch.Tensor: return self._file_for(k).get(k)
+def rows(self, k, start:int, stop:int)->torch.Tensor:
+    "Rows `start:stop` of tensor `k`, reading only those (a safetensors slice, or a view of the memory-mapped `.bin`)."
+    return self._file_for(k).rows(k, start, stop)
 def __contains__(self, k): return k in self.weight_map
 def local_files(self)->list:
     "Local paths of the weights files opened so far, and of the shard index if there is one."
     idx = [self.source.fetch(self.weights)] if self.weights.endswith(".index.json") else []
     return idx + [f.path for f in self._files.values()]
-for f in (keys, shape, dtype, nbytes, get, __contains__, local_files): setattr(Checkpoint, f.__name__, f)
+for f in (keys, shape, dtype, nbytes, get, rows, __contains__, local_files): setattr(Checkpoint, f.__name__, f)
 
 # %% ../nbs/02_checkpoint.ipynb #ea1775bb
 def check_alternatives(self:Checkpoint):
@@ -342,7 +349,7 @@ def check_alternatives(self:Checkpoint):
     log.info(f"Note: {other} is also present and identical; reading {w}")
 Checkpoint.check_alternatives = check_alternatives
 
-# %% ../nbs/02_checkpoint.ipynb #e14d0fb0
+# %% ../nbs/02_checkpoint.ipynb #009310af
 VERIFIER_EMBED_KEYS = ("model.embed_tokens.weight", "model.language_model.embed_tokens.weight",
                        "language_model.model.embed_tokens.weight", "embed_tokens.weight")
 VERIFIER_HEAD_KEYS = ("lm_head.weight", "language_model.lm_head.weight")
@@ -351,12 +358,16 @@ def text_config(cfg:dict)->dict:
     "The language-model part of a verifier config (`text_config` for multimodal models)."
     return cfg.get("text_config") or cfg
 
+def verifier_embed_key(ck)->str:
+    "The name of the verifier's token embedding."
+    embed = next((k for k in VERIFIER_EMBED_KEYS if k in ck), None)
+    if embed is None: raise CheckpointError(f"{ck.source}: no token embedding found (looked for {', '.join(VERIFIER_EMBED_KEYS)})")
+    return embed
+
 def verifier_embeddings(ck, head:bool=True)->tuple:
     "The verifier's token embedding and output head (`None` unless `head`), `(V, H)` each, reading nothing else."
     ck = ck if isinstance(ck, Checkpoint) else Checkpoint(ck)
-    embed = next((k for k in VERIFIER_EMBED_KEYS if k in ck), None)
-    if embed is None: raise CheckpointError(f"{ck.source}: no token embedding found (looked for {', '.join(VERIFIER_EMBED_KEYS)})")
-    e = ck.get(embed)
+    e = ck.get(verifier_embed_key(ck))
     if not head: return e, None
     h = next((k for k in VERIFIER_HEAD_KEYS if k in ck), None)
     cfg = ck.config

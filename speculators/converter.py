@@ -15,8 +15,8 @@ from .write import MAX_SHARD_SIZE, Plan, check_output_path, plan_bytes, staged_d
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['VERIFIER_FIELDS', 'verifier_name', 'config_fields', 'verifier_fields', 'llama_config', 'check_kwargs', 'Converter',
-           'convert', 'print_plan', 'parse_device', 'validate', 'verifier_tensors', 'output_vocab', 'check_embeddings']
+__all__ = ['VERIFIER_FIELDS', 'verifier_name', 'config_fields', 'verifier_fields', 'check_kwargs', 'Converter', 'convert',
+           'print_plan', 'parse_device', 'validate', 'verifier_tensors', 'output_vocab', 'check_embeddings']
 
 # %% ../nbs/06_converter.ipynb #fefb6f8a
 _CACHE_PATH = re.compile(r"models--([^/]+?)--([^/]+)/snapshots/[0-9a-f]{40}/?$")
@@ -58,13 +58,6 @@ def verifier_fields(vck:Checkpoint)->dict:
     vt = text_config(vck.config)
     return {**config_fields(vt, VERIFIER_FIELDS, f"{vck.source} config.json", CheckpointError),
             **{k: vt.get(k) for k in ("bos_token_id", "eos_token_id", "pad_token_id")}}
-
-# %% ../nbs/06_converter.ipynb #b3e6eb55
-def llama_config(**kw):
-    "A `LlamaConfig` for a draft's decoder layers (untied, no biases unless given); invalid settings raise `LayoutError`."
-    from transformers import LlamaConfig
-    try: return LlamaConfig(**{"tie_word_embeddings": False, "attention_bias": False, "mlp_bias": False, **kw})
-    except Exception as e: raise LayoutError(f"config.json: not a valid Llama layer config ({type(e).__name__}: {e})") from None
 
 # %% ../nbs/06_converter.ipynb #5f9293c3
 def check_kwargs(algorithm:str, accepted:dict, given:dict)->dict:
@@ -146,7 +139,7 @@ def convert(self:Converter,
     return out
 Converter.convert = convert
 
-# %% ../nbs/06_converter.ipynb #6060f5bd
+# %% ../nbs/06_converter.ipynb #8325c5c0
 def print_plan(plan:Plan, ck:Checkpoint):
     "Print the detected variant, the key table (source, target, shape, dtype), what is dropped or derived, and the config."
     print(f"variant: {plan.variant}")
@@ -156,7 +149,7 @@ def print_plan(plan:Plan, ck:Checkpoint):
     for k, why in plan.dropped.items(): print(f"  dropped {k}: {why}")
     for k, t in plan.derived.items(): print(f"  derived {k}: {str(t.dtype).replace('torch.', '')} {tuple(t.shape)}")
     for n in plan.notes: print(f"  note: {n}")
-    print("config.json:"); print(json.dumps(plan.config.to_dict(), indent=2))
+    print("config.json:"); print(json.dumps(plan.config, indent=2))
 
 # %% ../nbs/06_converter.ipynb #ff0075e2
 def parse_device(device)->torch.device:
@@ -200,7 +193,7 @@ def validate(self:Converter, path, ck:Checkpoint, vck:Checkpoint, device:str="cp
     return {"device": str(dev), "dtype": str(logits.dtype), "max_abs_logit_diff": diff, "tolerance": tol, "batch": B, "tokens": T}
 Converter.validate = validate
 
-# %% ../nbs/06_converter.ipynb #8f038d58
+# %% ../nbs/06_converter.ipynb #4fb65da5
 def verifier_tensors(self:Converter, ck:Checkpoint, vck:Checkpoint)->tuple:
     "What validation reads of the verifier: `(embed, head)`."
     return verifier_embeddings(vck)
@@ -211,13 +204,20 @@ def output_vocab(self:Converter, config)->int:
     return config.transformer_layer_config.vocab_size
 Converter.output_vocab = output_vocab
 
-def check_embeddings(self:Converter, ck:Checkpoint, embed:torch.Tensor):
-    "Refuse a stored copy of the embedding (`embed_tokens.weight`, dropped in conversion) that is not the verifier's."
+def check_embeddings(self:Converter, ck:Checkpoint, vck:Checkpoint, chunk_bytes:int=1 << 26):
+    "Refuse a stored copy of the embedding (`embed_tokens.weight`, dropped in conversion) that is not the verifier's; compared in row chunks."
+    from speculators.checkpoint import verifier_embed_key
     if "embed_tokens.weight" not in ck: return
-    own = ck.get("embed_tokens.weight")
-    if own.shape == embed.shape and torch.equal(own, embed.to(own.dtype)): return
-    if own.shape == embed.shape and torch.allclose(own.float(), embed.float(), rtol=2 ** -7, atol=1e-6):
-        return log.info("Note: the draft's copy of the embedding matches the verifier's up to dtype rounding")
-    raise ValidationError("the draft's embed_tokens.weight differs from the verifier's embedding: either this is not the verifier "
-                          "the draft was trained with, or the draft trained its own embedding (which this format cannot hold)")
+    k, vk = "embed_tokens.weight", verifier_embed_key(vck)
+    shape = ck.shape(k)
+    wrong = ValidationError("the draft's embed_tokens.weight differs from the verifier's embedding: either this is not the verifier "
+                            "the draft was trained with, or the draft trained its own embedding (which this format cannot hold)")
+    if tuple(shape) != tuple(vck.shape(vk)): raise wrong
+    step, rounded = max(1, chunk_bytes // max(1, ck.nbytes(k) // max(1, shape[0]))), False
+    for i in range(0, shape[0], step):
+        own, ver = ck.rows(k, i, i + step), vck.rows(vk, i, i + step)
+        if torch.equal(own, ver.to(own.dtype)): continue
+        if not torch.allclose(own.float(), ver.float(), rtol=2 ** -7, atol=1e-6): raise wrong
+        rounded = True
+    if rounded: log.info("Note: the draft's copy of the embedding matches the verifier's up to dtype rounding")
 Converter.check_embeddings = check_embeddings

@@ -17,7 +17,7 @@ from .core import CheckpointError, OutputError, log
 __all__ = ['MAX_SHARD_SIZE', 'Plan', 'check_output_path', 'staged_dir', 'file_sha256', 'provenance', 'check_finite',
            'write_safetensors', 'write_plan', 'plan_bytes']
 
-# %% ../nbs/05_write.ipynb #7ebc7f29
+# %% ../nbs/05_write.ipynb #38e43c80
 @dataclass
 class Plan:
     "What a conversion will write: target tensor names from source names, what is dropped and why, and the target config."
@@ -25,7 +25,7 @@ class Plan:
     variant: str  # what was detected, in words
     tensors: dict  # target name -> source name, in writing order
     dropped: dict  # source name -> why it is not written
-    config: object  # the target config (a `PretrainedConfig` with a clean `to_dict`)
+    config: dict  # the target config.json (see `speculators.format`)
     notes: list = field(default_factory=list)  # what the user should know (shown in the summary)
     derived: dict = field(default_factory=dict)  # target name -> tensor computed exactly from source tensors (e.g. t2d from d2t)
 
@@ -131,7 +131,7 @@ def write_safetensors(path, # the file to write
             del t
     return off
 
-# %% ../nbs/05_write.ipynb #a1add70a
+# %% ../nbs/05_write.ipynb #fe3e3544
 def _shards(entries, max_size):
     groups, cur, size = [], [], 0
     for e in entries:
@@ -160,7 +160,7 @@ def write_plan(plan:Plan, ck, out:Path, verifier:str="", max_shard_size:int=MAX_
             total += write_safetensors(out/name, g, meta, progress)
             wm.update({e[0]: name for e in g})
         (out/"model.safetensors.index.json").write_text(json.dumps({"metadata": {"total_size": total, **meta}, "weight_map": wm}, indent=2))
-    (out/"config.json").write_text(json.dumps(plan.config.to_dict(), indent=2) + "\n")
+    (out/"config.json").write_text(json.dumps(plan.config, indent=2) + "\n")
     return len(entries)
 
 def plan_bytes(plan:Plan, ck)->int:

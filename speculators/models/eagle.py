@@ -15,8 +15,8 @@ import speculators
 from ..core import ValidationError, log
 
 # %% auto #0
-__all__ = ['layer_config_dict', 'EagleSpeculatorConfig', 'eagle_speculators_config', 'EagleSpeculator', 'attach_verifier',
-           'causal_mask', 'forward', 'strict_from_pretrained', 'from_pretrained']
+__all__ = ['layer_config_dict', 'EagleSpeculatorConfig', 'EagleSpeculator', 'attach_verifier', 'causal_mask', 'forward',
+           'strict_from_pretrained', 'from_pretrained']
 
 # %% ../../nbs/03_models_eagle.ipynb #f03bc2e0
 _LAYER_KEYS = ("model_type", "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
@@ -73,18 +73,6 @@ class EagleSpeculatorConfig(PretrainedConfig):
     def verifier(self)->str|None:
         "The verifier recorded in the config."
         return self.speculators_config.get("verifier", {}).get("name_or_path")
-
-# %% ../../nbs/03_models_eagle.ipynb #ca4f2f25
-def eagle_speculators_config(verifier:str, # Hub id (preferred) or path of the verifier
-                             architectures:list, # the verifier's `architectures`
-                             algorithm:str="eagle",
-                             speculative_tokens:int=3)->dict:
-    "The `speculators_config` block of a Speculators-format config."
-    return {"algorithm": algorithm,
-            "proposal_methods": [{"proposal_type": "greedy", "speculative_tokens": speculative_tokens,
-                                  "verifier_accept_k": 1, "accept_tolerance": 0.0}],
-            "default_proposal_method": "greedy",
-            "verifier": {"name_or_path": verifier, "architectures": list(architectures)}}
 
 # %% ../../nbs/03_models_eagle.ipynb #ce6e6e1b
 class EagleSpeculator(PreTrainedModel):
