@@ -9,7 +9,7 @@ of a bare `import speculators.cli` (torch + transformers start-up), and of the r
 in a separate virtual environment (`--reference`), with the ratios.
 
     python bench/convert.py                 # real 8B shapes: writes ~8 GB under ./bench-work (not run in CI)
-    python bench/convert.py --size small    # same layouts at 1/16 of the sizes: seconds, runs in CI
+    python bench/convert.py --size small    # same layouts with each dimension 1/16: seconds, runs in CI
 """
 import argparse, json, os, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -92,10 +92,16 @@ def main():
     ap.add_argument("--dir", default="bench-work", help="working directory (deleted at the end unless --keep)")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--reference", action="store_true", help="also time the reference package (installed into a separate venv)")
+    ap.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    work = Path(a.dir).absolute(); shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
+    work = Path(a.dir).absolute()
+    if a.build_only:  # in its own process, so that the measured processes do not inherit its memory through fork
+        verifier, cases = build(work, SIZES[a.size])
+        (work/"cases.json").write_text(json.dumps([(algo, str(p), n) for algo, p, n in cases])); return
+    shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
     print(f"building {a.size} checkpoints in {work} ...", flush=True)
-    verifier, cases = build(work, SIZES[a.size])
+    subprocess.run([sys.executable, __file__, "--build-only", "--size", a.size, "--dir", str(work)], check=True)
+    verifier, cases = work/"verifier", [(algo, Path(p), n) for algo, p, n in json.loads((work/"cases.json").read_text())]
     spec = shutil.which("speculators") or sys.exit("install the package first: pip install -e .")
     imp_t, imp_rss = run([sys.executable, "-c", "import speculators.cli"])
     print(f"start-up (python -c 'import speculators.cli'): {imp_t:.2f} s, peak RSS {mb(imp_rss)}")
@@ -104,7 +110,7 @@ def main():
     print(f"\n{'case':16} {'bytes':>9} {'copy s':>7} {'ours s':>7} {'ratio':>6} {'ours-start':>10} {'ratio':>6} "
           f"{'ours RSS':>9} {'largest':>9} {'RSS-largest':>11}" + ("  ref s  ref RSS" if ref else ""))
     for algo, src, largest in cases:
-        size = sum(f.stat().st_size for f in src.iterdir())
+        size = sum(f.stat().st_size for f in src.iterdir() if f.name != "config.json")
         run(["cp", "-r", str(src), str(work/"warm")]); shutil.rmtree(work/"warm")  # same page-cache state for both
         cp_t, _ = run(["cp", "-r", str(src), str(work/"copy")]); shutil.rmtree(work/"copy")
         t, rss = run([spec, "convert", str(src), "--algorithm", algo, "--verifier", str(verifier), "--output-path", str(work/"out"),

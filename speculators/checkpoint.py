@@ -186,7 +186,7 @@ def _read_json(path:Path, what:str)->dict:
     if not isinstance(d, dict): raise CheckpointError(f"{path.name}: expected a JSON object as {what}")
     return d
 
-# %% ../nbs/02_checkpoint.ipynb #fdfccfff
+# %% ../nbs/02_checkpoint.ipynb #98cf86b5
 class _SafetensorsFile:
     def __init__(self, path:Path):
         from safetensors import safe_open
@@ -199,11 +199,17 @@ class _SafetensorsFile:
         dt = s.get_dtype()
         if dt not in _ST_DTYPES: raise CheckpointError(f"{self.path.name}: tensor {k} has unsupported dtype {dt}")
         return tuple(s.get_shape()), _ST_DTYPES[dt]
+    # Tensors are read through a handle of their own: the memory map behind a tensor then lives exactly as long as the tensor,
+    # so a conversion that streams tensors holds one at a time (a long-lived handle keeps every page read resident).
     def get(self, k):
-        try: return self.f.get_tensor(k)
+        from safetensors import safe_open
+        try:
+            with safe_open(str(self.path), framework="pt") as f: return f.get_tensor(k)
         except Exception as e: raise CheckpointError(f"{self.path.name}: cannot read tensor {k} ({e}); re-download the file") from None
     def rows(self, k, start, stop):
-        try: return self.f.get_slice(k)[start:stop]
+        from safetensors import safe_open
+        try:
+            with safe_open(str(self.path), framework="pt") as f: return f.get_slice(k)[start:stop]
         except Exception as e: raise CheckpointError(f"{self.path.name}: cannot read tensor {k} ({e}); re-download the file") from None
 
 def _unpickler_detail(e):

@@ -15,7 +15,7 @@ from .core import CheckpointError, OutputError, log
 
 # %% auto #0
 __all__ = ['MAX_SHARD_SIZE', 'Plan', 'check_output_path', 'staged_dir', 'file_sha256', 'provenance', 'check_finite',
-           'write_safetensors', 'write_plan', 'plan_bytes']
+           'rewrite_metadata', 'write_safetensors', 'write_plan', 'plan_bytes']
 
 # %% ../nbs/05_write.ipynb #38e43c80
 @dataclass
@@ -68,7 +68,7 @@ def staged_dir(out, overwrite:bool=False):
             with contextlib.suppress(OSError): p.rmdir()
         raise
 
-# %% ../nbs/05_write.ipynb #5eda40a5
+# %% ../nbs/05_write.ipynb #7614032d
 def file_sha256(path, chunk:int=1 << 24)->str:
     "SHA-256 of a file; free for Hugging Face cache blobs, whose names are their hashes."
     real = Path(path).resolve()
@@ -78,17 +78,19 @@ def file_sha256(path, chunk:int=1 << 24)->str:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
 
-def provenance(ck, plan:Plan, verifier:str)->dict:
-    "The metadata stored in the written safetensors file."
+def provenance(ck, plan:Plan, verifier:str, hashes:dict|None=None)->dict:
+    "The metadata stored in the written safetensors file (`hashes`: file name -> SHA-256, computed when not given)."
     src = ck.source
+    if hashes is None: hashes = {p.name: file_sha256(p) for p in ck.local_files()}
     return {"format": "pt", "converted_by": f"speculators {speculators.__version__}", "algorithm": plan.algorithm,
             "source_variant": plan.variant, "source": src.spec, "source_kind": src.kind, "source_root": src.root,
             "source_revision": src.revision or "", "source_weights": ck.weights,
-            "source_sha256": json.dumps({p.name: file_sha256(p) for p in ck.local_files()}, sort_keys=True),
+            "source_sha256": json.dumps(hashes, sort_keys=True),
             "verifier": verifier}
 
-# %% ../nbs/05_write.ipynb #2f8c9b66
+# %% ../nbs/05_write.ipynb #61e6849f
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from .checkpoint import _ST_DTYPES
 _ST_NAMES = {v: k for k, v in _ST_DTYPES.items()}
 MAX_SHARD_SIZE = 5_000_000_000
@@ -108,20 +110,30 @@ def _nbytes(shape, dtype):
     for x in shape: n *= x
     return n
 
+def _header(entries, metadata)->tuple:
+    header, off = {"__metadata__": metadata}, 0
+    for name, shape, dtype, *_ in entries:
+        n = _nbytes(shape, dtype)
+        header[name] = {"dtype": _ST_NAMES[dtype], "shape": list(shape), "data_offsets": [off, off + n]}
+        off += n
+    h = json.dumps(header, separators=(",", ":")).encode()
+    return struct.pack("<Q", len(h) + (-len(h) % 8)) + h + b" " * (-len(h) % 8), off
+
+def rewrite_metadata(path, entries:list, metadata:dict):
+    "Replace the metadata of a file written by `write_safetensors` with `metadata` of exactly the same serialised length."
+    h, _ = _header(entries, metadata)
+    with open(path, "r+b") as f:
+        if f.read(8) != h[:8]: raise ValueError("the new metadata does not have the length of the old")
+        f.seek(0); f.write(h)
+
 def write_safetensors(path, # the file to write
                       entries:list, # (name, shape, dtype, load) in writing order; `load()` returns the tensor
                       metadata:dict, # strings stored under `__metadata__`
                       progress=None)->int: # a tqdm-like bar to advance by bytes
     "Stream tensors into one safetensors file; returns the bytes of tensor data written."
-    header, off = {"__metadata__": metadata}, 0
-    for name, shape, dtype, _ in entries:
-        n = _nbytes(shape, dtype)
-        header[name] = {"dtype": _ST_NAMES[dtype], "shape": list(shape), "data_offsets": [off, off + n]}
-        off += n
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
+    h, off = _header(entries, metadata)
     with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h)
+        f.write(h)
         for name, shape, dtype, load in entries:
             t = load()
             if tuple(t.shape) != tuple(shape) or t.dtype != dtype:
@@ -131,7 +143,7 @@ def write_safetensors(path, # the file to write
             del t
     return off
 
-# %% ../nbs/05_write.ipynb #fe3e3544
+# %% ../nbs/05_write.ipynb #0a285555
 def _shards(entries, max_size):
     groups, cur, size = [], [], 0
     for e in entries:
@@ -150,15 +162,17 @@ def write_plan(plan:Plan, ck, out:Path, verifier:str="", max_shard_size:int=MAX_
         return t
     entries = [(dst, tuple(ck.shape(src)), ck.dtype(src), lambda src=src: load(src)) for dst, src in plan.tensors.items()]
     entries += [(dst, tuple(t.shape), t.dtype, lambda t=t: t) for dst, t in plan.derived.items()]
-    meta, out = provenance(ck, plan, verifier), Path(out)
+    out, files = Path(out), ck.local_files()
     groups = _shards(entries, max_shard_size)
-    if len(groups) == 1: write_safetensors(out/"model.safetensors", entries, meta, progress)
-    else:
-        wm, total = {}, 0
-        for i, g in enumerate(groups, 1):
-            name = f"model-{i:05d}-of-{len(groups):05d}.safetensors"
-            total += write_safetensors(out/name, g, meta, progress)
-            wm.update({e[0]: name for e in g})
+    names = ["model.safetensors"] if len(groups) == 1 else [f"model-{i:05d}-of-{len(groups):05d}.safetensors" for i in range(1, len(groups) + 1)]
+    with ThreadPoolExecutor(1) as pool:  # hash the source files while the tensors are written (hashlib releases the GIL)
+        hashes = pool.submit(lambda: {p.name: file_sha256(p) for p in files})
+        blank = provenance(ck, plan, verifier, {p.name: "0" * 64 for p in files})  # same length as the real hashes
+        total = sum(write_safetensors(out/n, g, blank, progress) for n, g in zip(names, groups))
+        meta = provenance(ck, plan, verifier, hashes.result())
+    for n, g in zip(names, groups): rewrite_metadata(out/n, g, meta)
+    if len(groups) > 1:
+        wm = {e[0]: n for n, g in zip(names, groups) for e in g}
         (out/"model.safetensors.index.json").write_text(json.dumps({"metadata": {"total_size": total, **meta}, "weight_map": wm}, indent=2))
     (out/"config.json").write_text(json.dumps(plan.config, indent=2) + "\n")
     return len(entries)
