@@ -11,7 +11,7 @@ in a separate virtual environment (`--reference`), with the ratios.
     python bench/convert.py                 # real 8B shapes: writes ~8 GB under ./bench-work (not run in CI)
     python bench/convert.py --size small    # same layouts with each dimension 1/16: seconds, runs in CI
 """
-import argparse, json, os, shutil, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, subprocess, sys, time
 from pathlib import Path
 import torch
 from safetensors.torch import save_file

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 __all__ = ['VERIFIER_FIELDS', 'verifier_name', 'config_fields', 'verifier_fields', 'check_kwargs', 'Converter', 'convert',
            'print_plan', 'parse_device', 'validate', 'verifier_tensors', 'output_vocab', 'check_embeddings']
 
-# %% ../nbs/06_converter.ipynb #fefb6f8a
+# %% ../nbs/06_converter.ipynb #8fdb8d2e
 _CACHE_PATH = re.compile(r"models--([^/]+?)--([^/]+)/snapshots/[0-9a-f]{40}/?$")
 
 def verifier_name(source)->str:
@@ -26,7 +26,7 @@ def verifier_name(source)->str:
     if source.hub_id: return source.hub_id
     if m := _CACHE_PATH.search(str(source.root)): return f"{m.group(1)}/{m.group(2)}"
     if source.kind == "local":
-        log.warning(f"Note: the verifier is a local directory; `vllm serve` needs a Hub id (set it with --verifier-name-or-path)")
+        log.warning("Note: the verifier is a local directory; `vllm serve` needs a Hub id (set it with --verifier-name-or-path)")
     return str(source.root)
 
 # %% ../nbs/06_converter.ipynb #ed1f59ed
@@ -151,11 +151,11 @@ def print_plan(plan:Plan, ck:Checkpoint):
     for n in plan.notes: print(f"  note: {n}")
     print("config.json:"); print(json.dumps(plan.config, indent=2))
 
-# %% ../nbs/06_converter.ipynb #ff0075e2
+# %% ../nbs/06_converter.ipynb #e9155a2b
 def parse_device(device)->torch.device:
     "A torch device from `--validate-device`, checked to exist here."
     try: dev = torch.device(device)
-    except (RuntimeError, TypeError) as e: raise UsageError(f"--validate-device {device!r} is not a device (cpu, cuda, cuda:1, ...)") from None
+    except (RuntimeError, TypeError): raise UsageError(f"--validate-device {device!r} is not a device (cpu, cuda, cuda:1, ...)") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UsageError(f"--validate-device {device}: CUDA is not available here; use --validate-device cpu")
     return dev
