@@ -17,7 +17,7 @@ from .converter import check_kwargs
 # %% auto #0
 __all__ = ['convert_parser', 'legacy_parser', 'parse_convert', 'demo', 'main']
 
-# %% ../nbs/09_cli.ipynb #bd110b1d
+# %% ../nbs/09_cli.ipynb #e393bd11
 from .converter import Converter
 _DOC = {**docments(Converter.convert), **docments(convert_model)}
 _LEGACY = "speculators convert ALGORITHM INPUT OUTPUT BASE_MODEL [--layernorms] [--fusion-bias] [--validate/--no-validate]"
@@ -27,6 +27,7 @@ def _common(p):
     p.add_argument("--overwrite", action="store_true", help=_DOC["overwrite"])
     p.add_argument("--verifier-name-or-path", default=None, help=_DOC["verifier_name_or_path"])
     p.add_argument("--dry-run", action="store_true", help=_DOC["dry_run"])
+    p.add_argument("--no-vllm-check", dest="vllm_check", action="store_false", help="report what vLLM would misread instead of failing on it")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug messages")
     p.add_argument("--quiet", action="store_true", help="print only errors and the output path (no progress bar)")
 
@@ -62,7 +63,7 @@ def legacy_parser()->argparse.ArgumentParser:
     _common(p)
     return p
 
-# %% ../nbs/09_cli.ipynb #0863907c
+# %% ../nbs/09_cli.ipynb #70cf3f16
 _TAKES_VALUE = {"--algorithm", "--verifier", "--output-path", "--validate-device", "--algorithm-kwargs", "--verifier-name-or-path"}
 
 def _positionals(args:list)->list:
@@ -85,7 +86,7 @@ def parse_convert(args:list)->dict:
         kw = {k: v for k, v in (("layernorms", a.layernorms), ("fusion_bias", a.fusion_bias)) if v is not None}
         return dict(model=a.input, algorithm=a.algorithm, verifier=a.base_model, output_path=a.output, validate=a.validate,
                     validate_device=a.validate_device, overwrite=a.overwrite, verifier_name_or_path=a.verifier_name_or_path,
-                    dry_run=a.dry_run, progress=False if a.quiet else None, debug=a.debug, quiet=a.quiet, **kw)
+                    dry_run=a.dry_run, vllm_check=a.vllm_check, progress=False if a.quiet else None, debug=a.debug, quiet=a.quiet, **kw)
     a = convert_parser().parse_args(args)
     try: kw = json.loads(a.algorithm_kwargs)
     except json.JSONDecodeError as e: raise UsageError(f"--algorithm-kwargs is not valid JSON ({e}); example: '{{\"fusion_bias\": true}}'") from None
@@ -93,7 +94,7 @@ def parse_convert(args:list)->dict:
     check_kwargs(a.algorithm, CONVERTERS[a.algorithm].kwargs, kw)  # before mixing them with the options
     return dict(model=a.model, algorithm=a.algorithm, verifier=a.verifier, output_path=a.output_path, validate=a.validate,
                 validate_device=a.validate_device, overwrite=a.overwrite, verifier_name_or_path=a.verifier_name_or_path,
-                dry_run=a.dry_run, progress=False if a.quiet else None, debug=a.debug, quiet=a.quiet, **kw)
+                dry_run=a.dry_run, vllm_check=a.vllm_check, progress=False if a.quiet else None, debug=a.debug, quiet=a.quiet, **kw)
 
 # %% ../nbs/09_cli.ipynb #c36f8f56
 def demo(output_path=None)->Path:

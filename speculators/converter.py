@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['VERIFIER_FIELDS', 'verifier_name', 'config_fields', 'verifier_fields', 'check_kwargs', 'Converter', 'convert',
-           'print_plan', 'parse_device', 'validate', 'verifier_tensors', 'output_vocab', 'check_embeddings']
+           'print_plan', 'parse_device', 'validate', 'verifier_tensors', 'output_vocab', 'check_embeddings', 'ready']
 
 # %% ../nbs/06_converter.ipynb #8fdb8d2e
 _CACHE_PATH = re.compile(r"models--([^/]+?)--([^/]+)/snapshots/[0-9a-f]{40}/?$")
@@ -99,7 +99,7 @@ class Converter:
         "Logits of the source checkpoint on `inputs`, computed as its original code computes them."
         raise NotImplementedError
 
-# %% ../nbs/06_converter.ipynb #85f1c05b
+# %% ../nbs/06_converter.ipynb #30bcaaee
 def convert(self:Converter,
             input_path, # the source draft: local path, Hugging Face id or URL
             output_path, # the directory to write
@@ -111,6 +111,7 @@ def convert(self:Converter,
             dry_run:bool=False, # print the detected variant, the key table and the config; write nothing
             progress:bool|None=None, # a progress bar over bytes (None: only on a terminal)
             max_shard_size:int=MAX_SHARD_SIZE, # split larger outputs into standard shards
+            vllm_check:bool=True, # fail when vLLM would misread the result (see `speculators.ready`); False: report only
             **kwargs)->Path|None: # algorithm kwargs (see the converter's `kwargs`)
     "Convert `input_path` to the Speculators format in `output_path`; the directory is complete and validated, or absent."
     t0 = time.time()
@@ -132,6 +133,7 @@ def convert(self:Converter,
         t1 = time.time()
         log.info(f"Loaded {n} weights")
         self.report = self.validate(stage, ck, vck, dev) if validate else None
+        if plan.config.get("speculators_model_type") == "eagle3": self.ready(stage, vck, vllm_check)
     log.info(f"Saved to: {out}")
     log.info(f"Converted {self.algorithm}: {n} tensors, {human_bytes(nbytes)} written in {t1 - t0:.1f} s "
              f"({human_bytes(nbytes / max(t1 - t0, 1e-6))}/s)" + (f"; validated in {time.time() - t1:.1f} s" if validate else ", not validated"))
@@ -193,7 +195,7 @@ def validate(self:Converter, path, ck:Checkpoint, vck:Checkpoint, device:str="cp
     return {"device": str(dev), "dtype": str(logits.dtype), "max_abs_logit_diff": diff, "tolerance": tol, "batch": B, "tokens": T}
 Converter.validate = validate
 
-# %% ../nbs/06_converter.ipynb #4fb65da5
+# %% ../nbs/06_converter.ipynb #659c739c
 def verifier_tensors(self:Converter, ck:Checkpoint, vck:Checkpoint)->tuple:
     "What validation reads of the verifier: `(embed, head)`."
     return verifier_embeddings(vck)
@@ -221,3 +223,12 @@ def check_embeddings(self:Converter, ck:Checkpoint, vck:Checkpoint, chunk_bytes:
         rounded = True
     if rounded: log.info("Note: the draft's copy of the embedding matches the verifier's up to dtype rounding")
 Converter.check_embeddings = check_embeddings
+
+def ready(self:Converter, path, vck:Checkpoint, strict:bool=True)->list:
+    "The vLLM readiness findings for the written directory (`speculators.ready`); errors raise when `strict`."
+    from speculators.ready import check_ready, readiness
+    if strict: return check_ready(path, vck.config)
+    F = readiness(path, vck.config)
+    for f in F: log.warning(f"vLLM readiness ({f.level}, not enforced: --no-vllm-check): {f}")
+    return F
+Converter.ready = ready
