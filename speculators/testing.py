@@ -11,9 +11,10 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['TINY', 'EAGLE_VARIANTS', 'FORMATS', 'make_verifier', 'eagle_draft_tensors', 'eagle_draft_config',
-           'eagle3_draft_tensors', 'eagle3_draft_config', 'save_state_dict', 'read_config', 'make_eagle3_draft',
-           'make_eagle_draft', 'make_text_config_verifier', 'make_hub_cache', 'hub_env', 'serve_dir']
+__all__ = ['TINY', 'EAGLE_VARIANTS', 'FORMATS', 'MODELOPT_GENERATIONS', 'make_verifier', 'eagle_draft_tensors',
+           'eagle_draft_config', 'eagle3_draft_tensors', 'eagle3_draft_config', 'save_state_dict', 'read_config',
+           'make_eagle3_draft', 'make_eagle_draft', 'modelopt_default_aux_ids', 'make_modelopt_draft',
+           'make_text_config_verifier', 'make_hub_cache', 'hub_env', 'serve_dir']
 
 # %% ../nbs/01_testing.ipynb #6c28fa10
 TINY = dict(hidden_size=32, intermediate_size=64, num_attention_heads=4, num_key_value_heads=2, num_hidden_layers=4,
@@ -174,6 +175,66 @@ def make_eagle_draft(path, # directory to write
     embed = load_file(Path(verifier)/"model.safetensors")["model.embed_tokens.weight"]
     path = save_state_dict(eagle_draft_tensors(vcfg, variant, dtype, seed, embed), path, fmt)
     (path/"config.json").write_text(json.dumps(eagle_draft_config(vcfg, variant, dtype), indent=2))
+    return path
+
+# %% ../nbs/01_testing.ipynb #6d8c05e8
+MODELOPT_GENERATIONS = {  # release -> (first-layer prefix, eagle_config keys beyond the aux ids)
+    "0.39": ("midlayer", ("use_aux_hidden_state", "use_input_layernorm_in_first_layer", "use_last_layernorm", "use_mtp_layernorm")),
+    "0.41": ("midlayer", ("use_aux_hidden_state", "use_input_layernorm_in_first_layer", "use_last_layernorm", "use_mtp_layernorm",
+                          "next_layer_regular", "parallel_draft_step", "parallel_draft_heads_num_layers")),
+    "0.43": ("layers.0", ("use_aux_hidden_state", "use_input_layernorm_in_first_layer", "use_last_layernorm", "use_mtp_layernorm",
+                          "next_layer_regular", "parallel_draft_step", "parallel_draft_heads_num_layers"))}
+_EAGLE_CONFIG_DEFAULTS = {"use_aux_hidden_state": True, "use_input_layernorm_in_first_layer": True, "use_last_layernorm": True,
+                          "use_mtp_layernorm": False, "next_layer_regular": True, "parallel_draft_step": 1, "parallel_draft_heads_num_layers": 1}
+
+def modelopt_default_aux_ids(n_layers:int)->list:
+    "ModelOpt's default aux layer ids for a verifier of `n_layers` (its numbering: the output of decoder layer i)."
+    return sorted({1, max(0, n_layers // 2 - 1), max(0, n_layers - 4)})
+
+def make_modelopt_draft(path, # directory to write
+                        verifier, # directory of the verifier (from `make_verifier`)
+                        generation:str="0.39", # a key of `MODELOPT_GENERATIONS`
+                        draft_vocab:int|None=48, # None: the verifier's (then lm_head is the verifier's head, and no d2t)
+                        n_layers:int=1, # draft decoder layers (several only from 0.43, `layers.<i>.*`)
+                        aux_ids:list|None=None, # ModelOpt numbering; default `modelopt_default_aux_ids`
+                        head_dim:int=16, intermediate_size:int=48, # the draft's own sizes (ModelOpt's defaults are 128 and 14336)
+                        dtype=torch.float32, seed:int=3):
+    "Write a tiny EAGLE-3 draft as NVIDIA ModelOpt's HF exporter lays it out for `generation`; returns its directory."
+    from safetensors.torch import load_file, save_file
+    vcfg = read_config(verifier)
+    prefix, ec_keys = MODELOPT_GENERATIONS[generation]
+    if n_layers > 1 and prefix == "midlayer": raise ValueError("several draft layers are exported as layers.<i>.* from 0.43 on")
+    g = torch.Generator().manual_seed(seed)
+    H, V, N, nh, nkv, d, I = (vcfg["hidden_size"], vcfg["vocab_size"], vcfg["num_hidden_layers"], vcfg["num_attention_heads"],
+                              vcfg["num_key_value_heads"], head_dim, intermediate_size)
+    ids = modelopt_default_aux_ids(N) if aux_ids is None else list(aux_ids)
+    sd = {"fc.weight": _rand((H, len(ids) * H), g, dtype)}  # EagleModule(..., bias=False): no fc.bias
+    for i in range(n_layers):
+        p, w = (prefix, 2 * H) if i == 0 else (f"layers.{i}", H)  # `_expand_first_attn_in_dim`: layer 0's q/k/v take 2H
+        for n, shape in (("q", (nh * d, w)), ("k", (nkv * d, w)), ("v", (nkv * d, w)), ("o", (H, nh * d))):
+            sd[f"{p}.self_attn.{n}_proj.weight"] = _rand(shape, g, dtype)
+        for n, shape in (("gate", (I, H)), ("up", (I, H)), ("down", (H, I))): sd[f"{p}.mlp.{n}_proj.weight"] = _rand(shape, g, dtype)
+        for n in ("input_layernorm", "post_attention_layernorm") + (("hidden_norm",) if i == 0 else ()):
+            sd[f"{p}.{n}.weight"] = _norm(H, g, dtype)
+    sd["norm.weight"] = _norm(H, g, dtype)
+    Vd = draft_vocab or V
+    if Vd < V:
+        sd["lm_head.weight"] = _rand((Vd, H), g, dtype)
+        targets = torch.randperm(V, generator=g)[:Vd]  # by frequency in ModelOpt: not sorted
+        sd["d2t"] = (targets - torch.arange(Vd)).to(torch.int64)
+    else: sd["lm_head.weight"] = load_file(Path(verifier)/"model.safetensors")["lm_head.weight"].to(dtype)  # the verifier's, copied
+    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    save_file(sd, path/"model.safetensors", metadata={"format": "pt"})
+    cfg = {"architectures": ["LlamaForCausalLMEagle3"], "bos_token_id": vcfg.get("bos_token_id"), "eos_token_id": vcfg.get("eos_token_id"),
+           "hidden_act": "silu", "hidden_size": H, "initializer_range": 0.01, "intermediate_size": I,
+           "max_position_embeddings": vcfg["max_position_embeddings"], "model_type": "llama", "num_attention_heads": nh,
+           "num_key_value_heads": nkv, "num_hidden_layers": n_layers, "pad_token_id": None, "rms_norm_eps": 1e-5,
+           "tie_word_embeddings": False, "torch_dtype": _DTYPE_NAMES[dtype], "use_cache": True, "vocab_size": V, "draft_vocab_size": Vd,
+           "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                            "original_max_position_embeddings": 8192},  # the draft's own RoPE (up to 0.43), not the verifier's
+           "rope_theta": 500000.0, "attention_bias": False, "attention_dropout": 0.0, "head_dim": d, "mlp_bias": False, "pretraining_tp": 1,
+           "eagle_config": {"eagle_aux_hidden_state_layer_ids": ids, **{k: _EAGLE_CONFIG_DEFAULTS[k] for k in ec_keys}}}
+    (path/"config.json").write_text(json.dumps(cfg, indent=2))
     return path
 
 # %% ../nbs/01_testing.ipynb #c052a5c6
