@@ -99,7 +99,7 @@ class Converter:
         "Logits of the source checkpoint on `inputs`, computed as its original code computes them."
         raise NotImplementedError
 
-# %% ../nbs/06_converter.ipynb #30bcaaee
+# %% ../nbs/06_converter.ipynb #e7ef6c9f
 def convert(self:Converter,
             input_path, # the source draft: local path, Hugging Face id or URL
             output_path, # the directory to write
@@ -112,6 +112,9 @@ def convert(self:Converter,
             progress:bool|None=None, # a progress bar over bytes (None: only on a terminal)
             max_shard_size:int=MAX_SHARD_SIZE, # split larger outputs into standard shards
             vllm_check:bool=True, # fail when vLLM would misread the result (see `speculators.ready`); False: report only
+            agreement:bool|None=None, # measure agreement with the verifier (None: when its weights are small, see `speculators.validate`)
+            min_acceptance:float|None=None, # fail when the acceptance length for 3 draft tokens is below this (implies `agreement`)
+            prompts=None, # prompts for the agreement check: token ids (B, T) or texts (default: built in)
             **kwargs)->Path|None: # algorithm kwargs (see the converter's `kwargs`)
     "Convert `input_path` to the Speculators format in `output_path`; the directory is complete and validated, or absent."
     t0 = time.time()
@@ -133,7 +136,18 @@ def convert(self:Converter,
         t1 = time.time()
         log.info(f"Loaded {n} weights")
         self.report = self.validate(stage, ck, vck, dev) if validate else None
-        if plan.config.get("speculators_model_type") == "eagle3": self.ready(stage, vck, vllm_check)
+        findings = self.ready(stage, vck, vllm_check) if plan.config.get("speculators_model_type") == "eagle3" else []
+        if validate:
+            from speculators.validate import check_min_acceptance, measure_agreement, wants_agreement
+            if wants_agreement(vck, agreement, min_acceptance):
+                try: self.report["agreement"] = measure_agreement(self, stage, vck, dev, prompts)
+                except ValidationError as e:  # e.g. a verifier transformers cannot load as a causal LM
+                    if agreement or min_acceptance is not None: raise
+                    log.info(f"Agreement with the verifier: not measured ({e})")
+                    self.report["agreement_not_measured"] = str(e)
+            check_min_acceptance(self.report.get("agreement"), min_acceptance)
+            self.report["vllm"] = [vars(f) for f in findings]
+            (stage/"validation.json").write_text(json.dumps(self.report, indent=1) + "\n")
     log.info(f"Saved to: {out}")
     log.info(f"Converted {self.algorithm}: {n} tensors, {human_bytes(nbytes)} written in {t1 - t0:.1f} s "
              f"({human_bytes(nbytes / max(t1 - t0, 1e-6))}/s)" + (f"; validated in {time.time() - t1:.1f} s" if validate else ", not validated"))
@@ -153,16 +167,21 @@ def print_plan(plan:Plan, ck:Checkpoint):
     for n in plan.notes: print(f"  note: {n}")
     print("config.json:"); print(json.dumps(plan.config, indent=2))
 
-# %% ../nbs/06_converter.ipynb #e9155a2b
+# %% ../nbs/06_converter.ipynb #1a1a74c5
 def parse_device(device)->torch.device:
     "A torch device from `--validate-device`, checked to exist here."
     try: dev = torch.device(device)
-    except (RuntimeError, TypeError): raise UsageError(f"--validate-device {device!r} is not a device (cpu, cuda, cuda:1, ...)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--validate-device {device}: CUDA is not available here; use --validate-device cpu")
+    except (RuntimeError, TypeError): raise UsageError(f"--validate-device {device!r} is not a device (cpu, cuda, cuda:N, mps)") from None
+    if dev.type not in ("cpu", "cuda", "mps"): raise UsageError(f"--validate-device {device}: use cpu, cuda, cuda:N or mps")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available(): raise UsageError(f"--validate-device {device}: CUDA is not available here; use --validate-device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise UsageError(f"--validate-device {device}: there are {torch.cuda.device_count()} CUDA device(s) here (cuda:0..cuda:{torch.cuda.device_count() - 1})")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UsageError(f"--validate-device {device}: Apple's MPS is not available here; use --validate-device cpu")
     return dev
 
-# %% ../nbs/06_converter.ipynb #b1807b4c
+# %% ../nbs/06_converter.ipynb #1149a7d9
 def validate(self:Converter, path, ck:Checkpoint, vck:Checkpoint, device:str="cpu")->dict:
     "Load the written directory, run it, and compare its logits with the source's reference forward; raise `ValidationError` on any failure."
     dev = parse_device(device)
@@ -189,8 +208,10 @@ def validate(self:Converter, path, ck:Checkpoint, vck:Checkpoint, device:str="cp
     except Exception as e: raise ValidationError(f"the source layout's reference forward fails: {type(e).__name__}: {e}") from e
     diff, tol = (logits.float() - ref.float()).abs().max().item(), _tolerance(dev, logits.dtype, ref)
     if diff > tol:
+        d = (logits.float() - ref.float()).abs()
+        b, t, v = (int(i) for i in torch.unravel_index(d.argmax(), d.shape))
         raise ValidationError(f"the converted draft does not compute what the source computed: max |Δlogit| = {diff:g} "
-                              f"(allowed {tol:g} on {dev.type}); nothing was written")
+                              f"(allowed {tol:g} on {dev.type}) at sequence {b}, token {t}, vocabulary id {v}; nothing was written")
     log.info(f"Equivalence with the source: max |Δlogit| = {diff:g} over {B} sequences x {T} tokens on {dev.type} ({logits.dtype})")
     return {"device": str(dev), "dtype": str(logits.dtype), "max_abs_logit_diff": diff, "tolerance": tol, "batch": B, "tokens": T}
 Converter.validate = validate
