@@ -12,13 +12,26 @@ from .eagle import EagleConverter
 from .eagle3 import Eagle3Converter
 
 # %% auto #0
-__all__ = ['CONVERTERS', 'get_converter', 'convert_model']
+__all__ = ['ALGORITHMS', 'CONVERTERS', 'Algorithm', 'get_converter', 'convert_model']
 
-# %% ../../nbs/08_convert.ipynb #2dbbabe6
-CONVERTERS = {  # algorithm name -> converter class
-    "eagle": EagleConverter,  # EAGLE v1 / v2 / HASS
-    "eagle3": Eagle3Converter,  # EAGLE-3 (EAGLE repo layout; midlayer.* or layers.N.*)
+# %% ../../nbs/08_convert.ipynb #6e95c5da
+from typing import NamedTuple
+class Algorithm(NamedTuple):
+    "What exists for one speculative algorithm."
+    converter: type|None  # converts checkpoints into the Speculators format
+    attach: str|None  # 'module:function' building a draft for `attach_draft`
+    def attach_fn(self):
+        "The draft builder, imported."
+        import importlib
+        mod, fn = self.attach.split(":")
+        return getattr(importlib.import_module(mod), fn)
+
+ALGORITHMS = {  # algorithm name -> what exists for it
+    "eagle": Algorithm(EagleConverter, "speculators.attach:_eagle_draft"),  # EAGLE v1 / v2 / HASS
+    "eagle3": Algorithm(Eagle3Converter, "speculators.attach:_eagle3_draft"),  # EAGLE-3 (EAGLE repo, trainers, ModelOpt 0.37/0.39)
+    "medusa": Algorithm(None, "speculators.attach:_medusa_draft"),  # Medusa heads (attach and train; no converter)
 }
+CONVERTERS = {k: a.converter for k, a in ALGORITHMS.items() if a.converter}  # algorithm name -> converter class
 
 def get_converter(algorithm:str):
     "The converter class registered for `algorithm`."
