@@ -57,12 +57,19 @@ def _expected(tl:dict, cfg:dict)->dict:
     s["layers.0.hidden_norm.weight"] = (H,)
     return s
 
-# %% ../nbs/11_ready.ipynb #966b32e0
+# %% ../nbs/11_ready.ipynb #b148915d
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
 def _config_findings(cfg:dict, verifier:dict|None)->list:
     F = []
     tl = cfg.get("transformer_layer_config")
     if not isinstance(tl, dict):
         return [Finding("transformer_layer_config", "missing or not an object", "refuses the directory", "re-convert with this tool")]
+    if "model_type" in cfg:
+        F.append(Finding("model_type", "is set at the top level of config.json", "refuses the directory", "remove it (the format has speculators_model_type)"))
+    if tl.get("model_type", "llama") not in ("llama", "qwen3"):
+        F.append(Finding("transformer_layer_config.model_type", f"is {tl.get('model_type')!r}", "refuses it (llama or qwen3 drafts only)",
+                         "convert a Llama-layer draft"))
     for f in _SHAPE_FIELDS:
         if tl.get(f) is None: F.append(Finding(f"transformer_layer_config.{f}", "missing", "builds the draft with LlamaConfig's default "
                                                "(the sizes of a 7B model)", f"write {f} from the source"))
@@ -76,10 +83,10 @@ def _config_findings(cfg:dict, verifier:dict|None)->list:
     if not isinstance(name, str) or not name:
         F.append(Finding("speculators_config.verifier.name_or_path", "missing", "cannot load a verifier for `vllm serve DIR`",
                          "record the verifier's Hub id (--verifier-name-or-path ORG/NAME)"))
-    elif os.path.isabs(name) or os.path.exists(name) or name.startswith(("./", "../", "~")):
-        F.append(Finding("speculators_config.verifier.name_or_path", f"is a local path ({name})",
-                         "`vllm serve DIR` raises on a local verifier path (serving with --speculative-config and an explicit verifier still works)",
-                         "record the Hub id with --verifier-name-or-path ORG/NAME", "warning"))
+    elif not _HUB_ID.match(name) or os.path.exists(name):
+        F.append(Finding("speculators_config.verifier.name_or_path", f"is not a Hub id ({name})",
+                         "`vllm serve DIR` raises on anything but a Hub id that is not also a local path (serving with --speculative-config "
+                         "and an explicit verifier still works)", "record the Hub id with --verifier-name-or-path ORG/NAME", "warning"))
     for f, what in _FLAGS.items():
         if not isinstance(cfg.get(f), bool): F.append(Finding(f, "missing" if f not in cfg else f"is {cfg[f]!r}, not a bool", what,
                                                               f"write {f} explicitly (false for EAGLE-3 drafts unless trained otherwise)"))

@@ -1,0 +1,446 @@
+#!/usr/bin/env python
+"""Load a Speculators-format eagle3 directory with vLLM's own code, on CPU, and report what it did.
+
+Run with the python of the venv made by `tools/vllm_env.sh VENV_DIR`:
+
+    VENV_DIR/bin/python tools/vllm_load.py CONVERTED_DIR [--verifier VERIFIER_DIR]
+
+What it runs, all of it vLLM's code (vLLM 0.33.0, platform forced to CPU with VLLM_TARGET_DEVICE=cpu):
+
+(a) config translation
+    - `vllm.transformers_utils.config.maybe_override_with_speculators(DIR)`: what `vllm serve DIR` does
+      (speculative config from the directory, verifier from `speculators_config.verifier.name_or_path`);
+    - `EngineArgs(model=VERIFIER, speculative_config={"model": DIR, "method": "eagle3", ...}).create_engine_config()`:
+      what `speculative_config={"model": DIR, "method": "eagle3"}` does; its draft `hf_config` is the
+      `SpeculatorsConfig` built by `vllm/transformers_utils/configs/speculators` and is reported field by field.
+(b) model construction: single-process gloo "distributed" world (world size 1, TP 1, PP 1), the current vLLM
+    config set, the verifier built by `get_model` (real weights from --verifier, else dummy weights from a
+    stand-in config), and the draft built by `DefaultModelLoader.load_model` with the config the EAGLE proposer
+    uses (`EagleProposer._create_draft_vllm_config`, `get_draft_load_config`, model tag "eagle_head").
+(c) the loader is `DefaultModelLoader` with two hooks and nothing else changed: right after the model is
+    created every parameter and persistent buffer is filled with a sentinel (NaN; int64 min for integer
+    tensors), and every parameter's `weight_loader` is wrapped to record which checkpoint tensor it received.
+    The weights then go through vLLM's own file iterator and `Eagle3LlamaForCausalLM.load_weights`
+    (its `midlayer.`->`layers.0.` mapping, q/k/v and gate/up stacking, `d2t`->`draft_id_to_target_id`).
+(d) report: tensors not consumed, parameters still (partly) holding the sentinel, values that differ from
+    the file (after undoing the q/k/v and gate/up stacking), d2t, and the embedding / lm_head sharing decided
+    by vLLM's own `EagleProposer._maybe_share_embeddings` / `_maybe_share_lm_head` against the verifier.
+
+Exit status 0 only when every checkpoint tensor was consumed (vLLM skips `t2d` by design; it is checked
+against `d2t` instead), every parameter was filled (or replaced by the verifier's at the sharing step),
+every loaded value equals the file, the cheap functional checks pass, and no eagle3 field that changes
+the draft's computation was silently defaulted by vLLM. 1 otherwise (including vLLM's loader raising);
+2 when vLLM refused the directory's config or something unexpected failed.
+The JSON report goes to stdout; vLLM's logs go to stderr.
+"""
+import argparse, json, logging, os, sys, tempfile, time
+from pathlib import Path
+
+# Must be set before vllm is imported: CPU platform, logs on stderr, never reach a hub.
+os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")
+os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
+os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+
+# The eagle3 fields vLLM reads besides transformer_layer_config, with the default it applies when absent
+# (vllm/transformers_utils/configs/speculators/algos.py, update_eagle3, and llama_eagle3.py).
+EAGLE3_DEFAULTS = {"norm_before_residual": True, "norm_before_fc": False, "fc_norm": False, "norm_output": False}
+SENTINEL_INT = -(2**63)
+
+
+class _Collect(logging.Handler):
+    "Keeps vLLM's warnings and errors for the report."
+    def __init__(self):
+        super().__init__(logging.WARNING); self.records = []
+    def emit(self, r):
+        self.records.append(f"{r.levelname} {r.name}: {r.getMessage()}")
+
+
+def _err(e, limit=700):
+    m = f"{type(e).__name__}: {e}"
+    return m if len(m) <= limit else m[:limit] + f"... [{len(m) - limit} more characters]"
+
+
+def _jsonable(v):
+    if isinstance(v, (str, int, float, bool)) or v is None: return v
+    if isinstance(v, dict): return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set)): return [_jsonable(x) for x in v]
+    return repr(v)
+
+
+def _stand_in_verifier(cfg: dict, tmp: Path) -> Path:
+    "A config-only Llama verifier shaped as the draft says (hidden = target_hidden_size, vocab = V), for when none is given."
+    tl = cfg["transformer_layer_config"]
+    ids = cfg.get("eagle_aux_hidden_state_layer_ids") or [2]
+    H = cfg.get("target_hidden_size") or tl["hidden_size"]
+    nh = tl.get("num_attention_heads", 4)
+    vc = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": H,
+          "intermediate_size": tl.get("intermediate_size", 4 * H), "num_attention_heads": nh,
+          "num_key_value_heads": tl.get("num_key_value_heads", nh), "num_hidden_layers": max(max(ids) + 1, 4),
+          "vocab_size": tl["vocab_size"], "max_position_embeddings": tl.get("max_position_embeddings", 2048),
+          "rms_norm_eps": tl.get("rms_norm_eps", 1e-5), "tie_word_embeddings": False, "torch_dtype": "float32"}
+    d = tmp / "stand_in_verifier"; d.mkdir()
+    (d / "config.json").write_text(json.dumps(vc, indent=2))
+    return d
+
+
+def main(argv=None) -> int:
+    rep = {}
+    try:
+        return _main(argv, rep)
+    except SystemExit:
+        raise
+    except BaseException as e:   # anything vLLM raised outside the steps that report their own errors
+        import traceback
+        rep.setdefault("problems", []).append(f"unexpected error: {_err(e)}")
+        rep["ok"] = False
+        rep["traceback_tail"] = traceback.format_exc().splitlines()[-12:]
+        print(json.dumps(rep, indent=2))
+        return 2
+
+
+def _main(argv, rep) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("converted_dir", help="a Speculators-format eagle3 directory (config.json + *.safetensors)")
+    ap.add_argument("--verifier", help="local verifier directory (default: speculators_config.verifier.name_or_path "
+                    "when it is a local directory or in the local Hugging Face cache, else a config-only stand-in)")
+    ap.add_argument("--dtype", default="float32", help="model dtype vLLM builds with (default float32: exact comparisons)")
+    ap.add_argument("--without-method", action="store_true",
+                    help="also show what speculative_config={'model': DIR} (no method) resolves to")
+    a = ap.parse_args(argv)
+
+    t0 = time.perf_counter(); timings = {}
+    def lap(name):
+        nonlocal t0
+        t = time.perf_counter(); timings[name] = round(t - t0, 2); t0 = t
+
+    draft_dir = Path(a.converted_dir).resolve()
+    raw = json.loads((draft_dir / "config.json").read_text())
+    rep.update({"converted_dir": str(draft_dir), "problems": []})
+    problems = rep["problems"]
+
+    import torch
+    import vllm
+    coll = _Collect(); logging.getLogger("vllm").addHandler(coll)
+    rep["vllm_version"] = vllm.__version__
+    rep["torch_version"] = torch.__version__
+    from vllm.platforms import current_platform
+    rep["vllm_platform"] = type(current_platform).__name__
+    # vLLM 0.33.0 pins torch 2.14.0; with the CPU torch 2.13 build, torch.accelerator.empty_cache() raises
+    # "Cannot access accelerator device when none is available" when there is no accelerator (base_loader.load_model
+    # calls it after loading). It only frees cached accelerator memory: make it a no-op then, and say so.
+    rep["patches"] = []
+    try:
+        torch.accelerator.empty_cache()
+    except RuntimeError as e:
+        torch.accelerator.empty_cache = lambda: None
+        rep["patches"].append(f"torch.accelerator.empty_cache -> no-op (torch {torch.__version__} raised {e!s}; "
+                              "vLLM calls it only to free cached accelerator memory)")
+    lap("import_vllm_s")
+
+    # ---------------------------------------------------------------- (a) config translation
+    from vllm.transformers_utils.config import maybe_override_with_speculators
+    from vllm.transformers_utils.configs.speculators import SpeculatorsConfig
+    conf = rep["config"] = {}
+    try:
+        m, tok, spec = maybe_override_with_speculators(model=str(draft_dir), tokenizer=None, trust_remote_code=False)
+        conf["vllm_serve_dir"] = {"ok": True, "verifier_model": m, "speculative_config": _jsonable(spec)}
+    except Exception as e:
+        conf["vllm_serve_dir"] = {"ok": False, "error": _err(e)}
+        rep.setdefault("notes", []).append(f"`vllm serve DIR` refuses the directory (serve the verifier with "
+                                           f"--speculative-config instead): {_err(e)}")
+    try:
+        spec_from_dir = SpeculatorsConfig.extract_vllm_speculative_config(raw)
+    except Exception as e:
+        rep["ok"] = False; problems.append(f"vLLM rejects the speculators config: {_err(e)}")
+        print(json.dumps(rep, indent=2)); return 2
+    try:   # the dict vLLM builds its draft PreTrainedConfig from (transformer_layer_config + the eagle3 fields)
+        import copy
+        conf["speculators_translation"] = _jsonable(
+            SpeculatorsConfig.extract_transformers_pre_trained_config(copy.deepcopy(raw)))
+    except Exception as e:
+        conf["speculators_translation"] = {"error": _err(e)}
+    missing = {k: v for k, v in EAGLE3_DEFAULTS.items() if k not in raw}
+    conf["fields_missing_defaulted_by_vllm"] = missing
+    if "norm_before_residual" in missing:
+        problems.append("config.json has no norm_before_residual: vLLM reads it as True (the EAGLE-3 default is False)")
+    if not raw.get("eagle_aux_hidden_state_layer_ids"):
+        conf["aux_ids_missing"] = True
+        problems.append("config.json has no eagle_aux_hidden_state_layer_ids: vLLM falls back to the verifier's default (2, N//2, N-3)")
+
+    # verifier: the model vLLM is served with
+    tmp = Path(tempfile.mkdtemp(prefix="vllm_load_"))
+    ver_src = "--verifier"
+    verifier = a.verifier
+    if verifier is None:
+        nop = raw.get("speculators_config", {}).get("verifier", {}).get("name_or_path")
+        if nop and Path(nop).is_dir():
+            verifier, ver_src = nop, "name_or_path (local directory)"
+        else:
+            try:
+                from huggingface_hub import snapshot_download
+                verifier = snapshot_download(nop, local_files_only=True, allow_patterns=["*.json", "*.safetensors"])
+                ver_src = "name_or_path (local Hugging Face cache)"
+            except Exception:
+                verifier, ver_src = str(_stand_in_verifier(raw, tmp)), "stand-in config built from the draft config (dummy weights)"
+    verifier = str(Path(verifier).resolve())
+    has_weights = any(Path(verifier).glob("*.safetensors"))
+    rep["verifier"] = {"path": verifier, "source": ver_src, "weights": "real" if has_weights else "dummy"}
+
+    from vllm.engine.arg_utils import EngineArgs
+    spec_cfg = {"model": str(draft_dir), "method": "eagle3", "num_speculative_tokens": spec_from_dir["num_speculative_tokens"]}
+    try:
+        vc = EngineArgs(model=verifier, speculative_config=spec_cfg, dtype=a.dtype, enforce_eager=True,
+                        skip_tokenizer_init=True, max_model_len=128, max_num_seqs=1).create_engine_config()
+    except Exception as e:
+        rep["ok"] = False; problems.append(f"vLLM could not build its engine config: {_err(e)}")
+        rep["vllm_warnings"] = coll.records; print(json.dumps(rep, indent=2)); return 2
+    sc = vc.speculative_config
+    hf = sc.draft_model_config.hf_config
+    conf["speculative_config"] = {"method": sc.method, "num_speculative_tokens": sc.num_speculative_tokens,
+                                  "draft_architectures": sc.draft_model_config.architectures,
+                                  "hf_config_class": type(hf).__name__}
+    keys = ("architectures", "model_type", "hidden_size", "target_hidden_size", "intermediate_size", "num_hidden_layers",
+            "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size", "draft_vocab_size",
+            "norm_before_residual", "norm_before_fc", "fc_norm", "norm_output", "eagle_aux_hidden_state_layer_ids",
+            "num_aux_hidden_states", "eagle_config", "rms_norm_eps", "rope_parameters", "max_position_embeddings",
+            "tie_word_embeddings", "attention_bias")
+    conf["draft_hf_config"] = {k: _jsonable(getattr(hf, k, None)) for k in keys}
+    # which aux layers the verifier will emit (GPUModelRunner._get_eagle3_aux_layers_from_config, else the model default)
+    try:
+        from vllm.v1.worker.gpu_model_runner import GPUModelRunner
+        from types import SimpleNamespace
+        conf["aux_layers_from_draft_config"] = _jsonable(
+            GPUModelRunner._get_eagle3_aux_layers_from_config(SimpleNamespace(speculative_config=sc)))
+    except Exception as e:
+        conf["aux_layers_from_draft_config"] = f"could not ask GPUModelRunner: {_err(e)}"
+    if a.without_method:
+        try:
+            vc2 = EngineArgs(model=verifier, speculative_config={"model": str(draft_dir), "num_speculative_tokens": 3},
+                             dtype=a.dtype, enforce_eager=True, skip_tokenizer_init=True, max_model_len=128).create_engine_config()
+            conf["without_method"] = {"method": vc2.speculative_config.method,
+                                      "draft_architectures": vc2.speculative_config.draft_model_config.architectures}
+        except Exception as e:
+            conf["without_method"] = {"error": _err(e)}
+    lap("config_s")
+
+    # ---------------------------------------------------------------- (b) build, (c) load
+    from vllm.config import set_current_vllm_config
+    from vllm.distributed import init_distributed_environment, initialize_model_parallel
+    from vllm.model_executor.model_loader import get_model, DefaultModelLoader
+    from vllm.model_executor.model_loader.utils import get_draft_load_config
+    from vllm.model_executor.model_loader.weight_utils import default_weight_loader
+    from vllm.v1.spec_decode.eagle import EagleProposer
+    from vllm.compilation.backends import set_model_tag
+    from types import SimpleNamespace
+
+    class SentinelLoader(DefaultModelLoader):
+        "vLLM's DefaultModelLoader; adds only the sentinel fill, the weight_loader recording and the post-load checks."
+        def create_model(self, vllm_config, model_config, prefix=""):
+            model = super().create_model(vllm_config=vllm_config, model_config=model_config, prefix=prefix)
+            self.filled, self.unwrapped, self.received = [], [], []   # received: (param, file tensor name, shard args)
+            self.non_persistent = []
+            persistent = set(model.state_dict().keys())
+            params = {n for n, _ in model.named_parameters()}
+            # buffers keep their init value to restore if the checkpoint does not set them (e.g. the attention
+            # layers' kv-cache scales _k_scale/_v_scale/_q_scale/_prob_scale, 1.0 unless the kv cache is quantized)
+            self.buffer_init = {n: b.detach().clone() for n, b in model.named_buffers() if n in persistent and n not in params}
+            with torch.no_grad():
+                for n, t in list(model.named_parameters()) + list(model.named_buffers()):
+                    if n not in persistent:
+                        self.non_persistent.append(n); continue   # computed at init (e.g. rotary cos/sin), never loaded
+                    if t.is_floating_point(): t.fill_(float("nan"))
+                    elif t.dtype != torch.bool: t.fill_(SENTINEL_INT if t.dtype == torch.int64 else torch.iinfo(t.dtype).min)
+                    self.filled.append(n)
+            for n, p in model.named_parameters():
+                orig = getattr(p, "weight_loader", None)
+                def wrapped(param, loaded, *args, _orig=orig, _n=n, **kw):
+                    self.received.append((_n, self.names.get(id(loaded)), args[0] if args else kw.get("loaded_shard_id", getattr(loaded, "shard_id", None))))
+                    return (_orig or default_weight_loader)(param, loaded, *args, **kw)
+                try: p.weight_loader = wrapped
+                except Exception: self.unwrapped.append(n)
+            return model
+
+        def get_all_weights(self, model_config, model):
+            self.names, self.file = {}, {}
+            for name, t in super().get_all_weights(model_config, model):
+                self.names[id(t)] = name; self.file[name] = t   # keep t alive so ids stay unique
+                yield name, t
+
+        def load_weights(self, model, model_config):
+            super().load_weights(model, model_config)
+            self.check(model)   # before process_weights_after_loading may repack anything
+
+        def check(self, model):
+            sd = dict(model.named_parameters()); sd.update(dict(model.named_buffers()))
+            consumed = {f for _, f, _ in self.received if f is not None}
+            self.unconsumed = sorted(set(self.file) - consumed)
+            self.unfilled = {}
+            for n in self.filled:
+                t = sd[n].detach()
+                bad = torch.isnan(t) if t.is_floating_point() else (t == SENTINEL_INT) if t.dtype == torch.int64 else None
+                if bad is not None and bool(bad.any()):
+                    self.unfilled[n] = {"shape": list(t.shape), "sentinel_elements": int(bad.sum()), "of": t.numel()}
+            self.buffers_at_init = {}
+            with torch.no_grad():
+                for n in [n for n in self.unfilled if n in self.buffer_init]:
+                    init = self.buffer_init[n]; sd[n].copy_(init); del self.unfilled[n]
+                    self.buffers_at_init[n] = init.tolist() if init.numel() <= 4 else list(init.shape)
+            # the loaded values, against the file, undoing the stacking
+            order = {"q": 0, "k": 1, "v": 2, 0: 0, 1: 1}
+            by_param = {}
+            for p, f, s in self.received: by_param.setdefault(p, []).append((order.get(s, 0) if s is not None else 0, f))
+            self.mismatch, self.where, self.padded = {}, {}, {}
+            for p, parts in by_param.items():
+                files = [f for _, f in sorted(parts, key=lambda x: x[0])]
+                self.where[p] = files
+                exp = torch.cat([self.file[f].to(sd[p].dtype) for f in files], 0) if len(files) > 1 else self.file[files[0]].to(sd[p].dtype)
+                got = sd[p].detach()
+                pad = None
+                if got.dim() == exp.dim() >= 1 and got.shape[0] > exp.shape[0] and got.shape[1:] == exp.shape[1:]:
+                    # vocab-parallel embeddings / heads pad the vocabulary (to a multiple of 64); the loader zeroes the pad
+                    pad, got = got[exp.shape[0]:], got[:exp.shape[0]]
+                    self.padded[p] = {"rows": exp.shape[0], "padded_to": exp.shape[0] + pad.shape[0],
+                                      "padding_zero": bool((pad == 0).all())}
+                if got.shape != exp.shape or not torch.equal(got, exp) or (pad is not None and not bool((pad == 0).all())):
+                    self.mismatch[p] = {"files": files, "shape": list(sd[p].shape), "expected_shape": list(exp.shape)}
+
+    dist_file = tmp / "dist_init"
+    with set_current_vllm_config(vc):
+        init_distributed_environment(world_size=1, rank=0, local_rank=0,
+                                     distributed_init_method=f"file://{dist_file}", backend="gloo")
+        initialize_model_parallel(1, 1)
+        lap("distributed_init_s")
+        from dataclasses import replace as _replace
+        target = get_model(vllm_config=vc, load_config=None if has_weights else _replace(vc.load_config, load_format="dummy"))
+        lap("verifier_load_s")
+        draft_vc = EagleProposer._create_draft_vllm_config(SimpleNamespace(speculative_config=sc, vllm_config=vc))
+        loader = SentinelLoader(get_draft_load_config(draft_vc))
+        try:
+            with set_model_tag("eagle_head"):
+                draft = loader.load_model(vllm_config=draft_vc, model_config=sc.draft_model_config)
+        except Exception as e:
+            rep["ok"] = False
+            problems.append(f"vLLM's loader raised: {_err(e)}")
+            rep["load"] = {"error": _err(e), "tensors_in_file": sorted(getattr(loader, "file", {}))}
+            rep["vllm_warnings"] = coll.records; rep["timings"] = timings
+            print(json.dumps(rep, indent=2)); return 1
+        lap("draft_build_and_load_s")
+        aux = conf.get("aux_layers_from_draft_config")
+        if not isinstance(aux, list):
+            aux = list(target.get_eagle3_default_aux_hidden_state_layers())
+            conf["aux_layers_verifier_default_used"] = aux
+        k = getattr(draft.model, "num_aux_hidden_states", None)
+        conf["aux_states_emitted_vs_fc_expects"] = [len(aux), k]
+        if k is not None and len(aux) != k:
+            problems.append(f"the verifier will emit {len(aux)} aux hidden states {aux} but vLLM built fc for {k} "
+                            "(num_aux_hidden_states in transformer_layer_config; default 3): shape error at the first step")
+
+        # ------------------------------------------------------------ (d) report
+        ld = rep["load"] = {"model_class": type(draft).__name__,
+                            "tensors_in_file": {n: list(t.shape) for n, t in loader.file.items()},
+                            "tensor_to_parameter": {p: f for p, f in sorted(loader.where.items())},
+                            "sentinel_filled": len(loader.filled),
+                            "non_persistent_buffers_not_filled": loader.non_persistent}
+        if loader.unwrapped: ld["weight_loader_not_wrapped"] = loader.unwrapped
+        skipped_by_design, unconsumed = [], []
+        for n in loader.unconsumed:
+            (skipped_by_design if n == "t2d" else unconsumed).append(n)
+        ld["unconsumed_tensors"] = unconsumed
+        ld["skipped_by_vllm_by_design"] = skipped_by_design
+        if unconsumed: problems.append(f"tensors vLLM did not load: {unconsumed}")
+        ld["value_mismatches"] = loader.mismatch
+        ld["vocab_padding"] = loader.padded
+        ld["buffers_not_in_checkpoint_left_at_init_value"] = loader.buffers_at_init
+        if loader.mismatch: problems.append(f"parameters whose loaded values differ from the file: {sorted(loader.mismatch)}")
+
+        # d2t / t2d
+        Vd, V = hf.draft_vocab_size, vc.model_config.get_vocab_size()
+        d2t = {"draft_vocab_size": Vd, "verifier_vocab_size": V,
+               "in_file": "d2t" in loader.file, "has_draft_id_to_target_id": draft.draft_id_to_target_id is not None}
+        if draft.draft_id_to_target_id is not None:
+            d2t["loaded"] = "draft_id_to_target_id" not in loader.unfilled
+            if "d2t" in loader.file:
+                tgt = torch.arange(Vd) + loader.file["d2t"].long()
+                d2t["targets_distinct_and_in_range"] = bool(tgt.unique().numel() == Vd and tgt.min() >= 0 and tgt.max() < V)
+                if "t2d" in loader.file:
+                    t2d = loader.file["t2d"].bool()
+                    d2t["t2d_agrees_with_d2t"] = bool(t2d.sum() == Vd and t2d[tgt].all())
+                    if not d2t["t2d_agrees_with_d2t"]: problems.append("t2d (ignored by vLLM) disagrees with d2t")
+                if not d2t["targets_distinct_and_in_range"]: problems.append("d2t maps draft ids outside/onto each other")
+            else:
+                problems.append("draft vocabulary < verifier vocabulary but no d2t: vLLM's map stays unfilled (zeros at runtime)")
+        ld["d2t"] = d2t
+
+        # sharing with the verifier, decided by vLLM's own proposer code
+        ns = SimpleNamespace(model=draft, vllm_config=draft_vc, use_local_argmax_reduction=bool(
+            getattr(sc, "use_local_argmax_reduction", False)))   # the attributes the two methods read
+        own_embed, own_head = getattr(draft, "has_own_embed_tokens", None), getattr(draft, "has_own_lm_head", None)
+        EagleProposer._maybe_share_embeddings(ns, target)
+        EagleProposer._maybe_share_lm_head(ns, target)
+        draft = ns.model
+        emb_shared = draft.model.embed_tokens is target.model.embed_tokens
+        head_shared = draft.lm_head is getattr(target, "lm_head", None)
+        ld["embed_tokens"] = {"has_own_embed_tokens": own_embed, "status": "shared from verifier" if emb_shared else
+                              ("own (from the file)" if "model.embed_tokens.weight" not in loader.unfilled else "UNFILLED"),
+                              "decided_by": "vLLM's Eagle3LlamaForCausalLM.load_weights/process_eagle_weight set "
+                              "has_own_embed_tokens from the checkpoint names, then EagleProposer._maybe_share_embeddings "
+                              "replaced the module by the verifier's (when the widths match); identity checked afterwards"}
+        ld["lm_head"] = {"has_own_lm_head": own_head, "status": "shared from verifier" if head_shared else
+                         ("own (from the file)" if "lm_head.weight" not in loader.unfilled else "UNFILLED")}
+        if head_shared and Vd != V:
+            problems.append(f"no lm_head.weight in the checkpoint while draft_vocab_size {Vd} < {V}: vLLM shares the verifier's "
+                            f"{V}-row head and LogitsProcessor silently keeps its first {Vd} rows (wrong draft logits, no error)")
+        shared = set()
+        if emb_shared: shared.add("model.embed_tokens.weight")
+        if head_shared: shared.add("lm_head.weight")
+        # vLLM's eagle3 LlamaDecoderLayer creates hidden_norm in every layer but its forward reads it only in
+        # layer_idx 0 (layers > 0 take input_layernorm(hidden_states, residual)); the EAGLE-3 layout has none there.
+        unused = {f"model.layers.{i}.hidden_norm.weight" for i, l in enumerate(draft.model.layers) if l.layer_idx > 0}
+        ld["unfilled_but_unused_by_vllm_forward"] = sorted(unused & set(loader.unfilled))
+        ld["unfilled_parameters"] = {k: v for k, v in loader.unfilled.items() if k not in shared and k not in unused}
+        ld["shared_from_verifier"] = sorted(shared & set(loader.unfilled)) + sorted(shared - set(loader.unfilled))
+        if ld["unfilled_parameters"]:
+            problems.append(f"parameters vLLM left unfilled: {sorted(ld['unfilled_parameters'])}")
+
+        # cheap functional checks on the loaded module (no attention: that needs a forward context)
+        fn = ld["functional"] = {}
+        with torch.no_grad():
+            try:
+                k = draft.model.num_aux_hidden_states
+                Ht = getattr(hf, "target_hidden_size", None) or hf.hidden_size
+                x = draft.combine_hidden_states(torch.randn(3, k * Ht, dtype=vc.model_config.dtype))
+                fn["combine_hidden_states"] = {"fc_input": k * Ht, "out_shape": list(x.shape), "finite": bool(torch.isfinite(x).all())}
+                e = draft.embed_input_ids(torch.arange(min(V, 7)))
+                fn["embed_input_ids"] = {"out_shape": list(e.shape), "finite": bool(torch.isfinite(e).all())}
+                bad = []
+                if "draft_id_to_target_id" in loader.unfilled:
+                    fn["compute_logits"] = {"skipped": "draft_id_to_target_id unfilled (at runtime it keeps its init value, "
+                                            "zeros: draft id i is taken as verifier id i)"}
+                else:
+                    lg = draft.compute_logits(torch.randn(2, hf.hidden_size, dtype=vc.model_config.dtype))
+                    cols = torch.isfinite(lg[0]).nonzero().flatten()
+                    fn["compute_logits"] = {"out_shape": list(lg.shape), "finite_columns": int(cols.numel())}
+                    if "t2d" in loader.file and draft.draft_id_to_target_id is not None:
+                        fn["compute_logits"]["finite_columns_are_t2d"] = bool(torch.equal(cols, loader.file["t2d"].nonzero().flatten()))
+                    if lg.shape[-1] != V: bad.append("compute_logits width")
+                bad += [n for n, r in fn.items() if r.get("finite") is False or r.get("finite_columns_are_t2d") is False]
+                if bad: problems.append(f"functional checks failed: {bad}")
+            except Exception as e:
+                fn["error"] = _err(e); problems.append(f"functional check raised: {_err(e)}")
+        lap("checks_s")
+        from vllm.distributed import destroy_distributed_environment, destroy_model_parallel
+        destroy_model_parallel(); destroy_distributed_environment()
+
+    rep["vllm_warnings"] = coll.records
+    rep["timings"] = timings
+    rep["ok"] = not problems
+    import shutil; shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(rep, indent=2))
+    return 0 if rep["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
