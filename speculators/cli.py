@@ -115,7 +115,7 @@ def demo(output_path=None)->Path:
     log.info(f"Loaded the result with EagleSpeculator.from_pretrained: logits {tuple(logits.shape)}")
     return out
 
-# %% ../nbs/09_cli.ipynb #88a28dcf
+# %% ../nbs/09_cli.ipynb #002162c9
 _USAGE = f"""usage: speculators [-h] [--version] {{convert,validate,demo}} ...
 
 Convert speculative-decoding draft checkpoints into the Speculators format, and prove the conversion right.
@@ -136,7 +136,7 @@ forms:
 def validate_parser()->argparse.ArgumentParser:
     "The parser of `speculators validate`."
     from speculators.validate import validate_conversion
-    doc = docments(validate_conversion)
+    doc = docments(validate_conversion, args_kwargs=True)
     p = argparse.ArgumentParser(prog="speculators validate", description="Check a converted directory against its source and verifier: "
                                 "tensors, config, equivalence of the logits, agreement with the verifier, vLLM readiness. Exit 0 when equivalent.")
     p.add_argument("converted", metavar="CONVERTED", help=doc["converted"])

@@ -152,7 +152,7 @@ def compare_tensors(converted, # the converted directory (a `Checkpoint`)
     for t in sorted(keys - set(plan.tensors) - set(plan.derived)): out.append((t, "", "not a tensor the source gives (extra)"))
     return out
 
-# %% ../nbs/12_validate.ipynb #e222ffa5
+# %% ../nbs/12_validate.ipynb #ee0df8be
 _CONFIG_FIELDS = {"eagle": ("fusion_bias", "layernorms"),
                   "eagle3": ("draft_vocab_size", "norm_before_residual", "target_hidden_size", "eagle_aux_hidden_state_layer_ids",
                              "norm_before_fc", "fc_norm", "norm_output")}
@@ -183,7 +183,8 @@ def validate_conversion(converted, # the converted directory (local)
                         agreement:bool=True, # also measure agreement with the verifier (loads the whole verifier)
                         min_acceptance:float|None=None, # fail when τ for k=3 is below this
                         prompts=None, # prompt token ids (B, T) or texts; default: built in
-                        **kwargs)->dict: # algorithm kwargs the source needs to be planned (e.g. `aux_ids_convention`)
+                        **kwargs # algorithm kwargs the source needs to be planned (e.g. `aux_ids_convention`)
+                       )->dict:
     "Check a converted directory against its source and verifier: tensors, config, equivalence, agreement, vLLM readiness; raises `ValidationError`."
     from speculators.convert import get_converter
     from speculators.converter import parse_device

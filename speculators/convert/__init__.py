@@ -39,7 +39,7 @@ def get_converter(algorithm:str):
         raise UsageError(f"unknown algorithm {algorithm!r}; choose one of: {', '.join(CONVERTERS)}")
     return CONVERTERS[algorithm]
 
-# %% ../../nbs/08_convert.ipynb #d5b7b61f
+# %% ../../nbs/08_convert.ipynb #7e8e3be0
 def convert_model(model, # the source draft: local path, Hugging Face id or URL
                   algorithm:str, # one of `CONVERTERS`
                   verifier, # the verifier: local path, Hugging Face id or URL
@@ -49,7 +49,8 @@ def convert_model(model, # the source draft: local path, Hugging Face id or URL
                   overwrite:bool=False, # replace a non-empty output directory (atomically)
                   verifier_name_or_path:str|None=None, # verifier name to record (default: its Hub id, else its path)
                   vllm_check:bool=True, # fail when vLLM would misread the result; False: report the findings only
-                  **algorithm_kwargs)->Path: # checked against the converter's `kwargs`
+                  **algorithm_kwargs # checked against the converter's `kwargs`
+                 )->Path:
     "Convert a draft checkpoint into the Speculators format; returns the output directory."
     return get_converter(algorithm)().convert(model, output_path, verifier, validate=validate, validate_device=validate_device,
                                               overwrite=overwrite, verifier_name_or_path=verifier_name_or_path, vllm_check=vllm_check,
