@@ -14,8 +14,9 @@ import speculators
 from .core import CheckpointError, OutputError
 
 # %% auto #0
-__all__ = ['MAX_SHARD_SIZE', 'Plan', 'check_output_path', 'staged_dir', 'file_sha256', 'provenance', 'check_finite',
-           'rewrite_metadata', 'write_safetensors', 'write_plan', 'plan_bytes']
+__all__ = ['MAX_SHARD_SIZE', 'WINDOW', 'FLOAT_BITS', 'KERNEL_COPY', 'Plan', 'check_output_path', 'staged_dir', 'mapped', 'pieces',
+           'nonfinite', 'count_nonfinite', 'file_sha256', 'provenance', 'Entry', 'rewrite_metadata',
+           'write_safetensors', 'write_plan', 'plan_bytes']
 
 # %% ../nbs/05_write.ipynb #38e43c80
 @dataclass
@@ -68,14 +69,65 @@ def staged_dir(out, overwrite:bool=False):
             with contextlib.suppress(OSError): p.rmdir()
         raise
 
-# %% ../nbs/05_write.ipynb #7614032d
-def file_sha256(path, chunk:int=1 << 24)->str:
-    "SHA-256 of a file; free for Hugging Face cache blobs, whose names are their hashes."
+# %% ../nbs/05_write.ipynb #70db7103
+import errno, mmap, struct
+import numpy as np
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, NamedTuple
+from .checkpoint import _ST_DTYPES, Span
+_ST_NAMES = {v: k for k, v in _ST_DTYPES.items()}
+MAX_SHARD_SIZE = 5_000_000_000
+WINDOW = 1 << 22  # bytes mapped at a time, per reader: small enough to stay in the CPU cache between check and copy
+
+def mapped(path, # a local file
+           start:int, stop:int, # the byte range to read
+           window:int=WINDOW): # bytes per piece (a multiple of 8 keeps every piece whole elements)
+    "Yield bytes `start:stop` of file `path` as consecutive memoryviews of at most `window` bytes, each mapped only while referenced."
+    with open(path, "rb") as f:  # a map keeps its own handle: closing the file does not unmap a piece still in use
+        for i in range(start, stop, window):
+            j, a = min(i + window, stop), i - i % mmap.ALLOCATIONGRANULARITY  # a map starts on a page boundary
+            yield memoryview(mmap.mmap(f.fileno(), j - a, access=mmap.ACCESS_READ, offset=a))[i - a:]
+
+# %% ../nbs/05_write.ipynb #07aabc3a
+def pieces(data, window:int=WINDOW):
+    "Consecutive memoryviews of the raw bytes of `data`: a `Span` of a file (mapped window by window) or a tensor (views of its memory)."
+    if isinstance(data, Span): yield from mapped(data.path, data.start, data.stop, window); return
+    mv = memoryview(data.contiguous().reshape(-1).view(torch.uint8).numpy())
+    for i in range(0, len(mv), window): yield mv[i:i + window]
+
+# %% ../nbs/05_write.ipynb #5666c4bd
+FLOAT_BITS = {  # floating dtype -> (integer type of the same width, the smallest non-finite pattern with the sign cleared)
+    torch.float64: (np.int64, 0x7FF0_0000_0000_0000),
+    torch.float32: (np.int32, 0x7F80_0000),
+    torch.float16: (np.int16, 0x7C00),
+    torch.bfloat16: (np.int16, 0x7F80),
+    torch.float8_e5m2: (np.int8, 0x7C),
+    torch.float8_e4m3fn: (np.int8, 0x7F),  # no Inf: S.1111.111 is NaN
+}
+
+def nonfinite(buf, # raw bytes of a tensor (whole elements)
+              dtype:torch.dtype)->bool: # the tensor's dtype; non-floating dtypes are always finite
+    "Whether `buf`, the raw bytes of `dtype` values, holds a NaN or an Inf: two integer `max` reductions on the bits."
+    if dtype not in FLOAT_BITS or not len(buf): return False
+    itype, inf = FLOAT_BITS[dtype]
+    a = np.frombuffer(buf, itype)
+    sign = 1 << (8 * a.itemsize - 1)
+    return int(a.max()) >= inf or int(a.view(f"u{a.itemsize}").max()) >= sign | inf
+
+def count_nonfinite(buf, dtype:torch.dtype)->int:
+    "How many NaN or Inf values the raw bytes `buf` of `dtype` values hold (for messages: it makes a temporary array)."
+    if dtype not in FLOAT_BITS or not len(buf): return 0
+    itype, inf = FLOAT_BITS[dtype]
+    a = np.frombuffer(buf, itype)
+    return int(((a & ((1 << (8 * a.itemsize - 1)) - 1)) >= inf).sum())
+
+# %% ../nbs/05_write.ipynb #acecc294
+def file_sha256(path, window:int=WINDOW)->str:
+    "SHA-256 of a file, read through memory-mapped windows; free for Hugging Face cache blobs, whose names are their hashes."
     real = Path(path).resolve()
     if len(real.name) == 64 and all(c in "0123456789abcdef" for c in real.name) and real.parent.name == "blobs": return real.name
     h = hashlib.sha256()
-    with open(real, "rb") as f:
-        while b := f.read(chunk): h.update(b)
+    for piece in mapped(real, 0, real.stat().st_size, window): h.update(piece)
     return h.hexdigest()
 
 def provenance(ck, plan:Plan, verifier:str, hashes:dict|None=None)->dict:
@@ -88,22 +140,14 @@ def provenance(ck, plan:Plan, verifier:str, hashes:dict|None=None)->dict:
             "source_sha256": json.dumps(hashes, sort_keys=True),
             "verifier": verifier}
 
-# %% ../nbs/05_write.ipynb #61e6849f
-import struct
-from concurrent.futures import ThreadPoolExecutor
-from .checkpoint import _ST_DTYPES
-_ST_NAMES = {v: k for k, v in _ST_DTYPES.items()}
-MAX_SHARD_SIZE = 5_000_000_000
-
-def check_finite(name:str, t:torch.Tensor, chunk:int=1 << 24):
-    "Refuse a floating-point tensor holding NaN or Inf (checked in chunks, so no tensor-sized temporary is made)."
-    if not t.is_floating_point(): return
-    flat = t.reshape(-1)
-    for i in range(0, flat.numel(), chunk):
-        part = flat[i:i + chunk]
-        if not torch.isfinite(part).all():
-            bad = int((~torch.isfinite(flat)).sum())
-            raise CheckpointError(f"tensor {name} holds {bad} NaN/Inf value(s); the checkpoint is broken (a diverged or corrupted training run)")
+# %% ../nbs/05_write.ipynb #47069460
+class Entry(NamedTuple):
+    "One tensor to write."
+    name: str  # its name in the output
+    shape: tuple
+    dtype: torch.dtype
+    load: Callable  # returns its data: a `Span` of a safetensors file, or a tensor
+    source: str|None = None  # the name errors give it (its source name); None: `name`
 
 def _nbytes(shape, dtype):
     n = dtype.itemsize
@@ -126,24 +170,54 @@ def rewrite_metadata(path, entries:list, metadata:dict):
         if f.read(8) != h[:8]: raise ValueError("the new metadata does not have the length of the old")
         f.seek(0); f.write(h)
 
+def _checked(e:Entry):
+    "The data of entry `e`, refused if its size or type is not what the header said."
+    data = e.load()
+    if isinstance(data, Span): ok, got = data.stop - data.start == _nbytes(e.shape, e.dtype), f"{data.stop - data.start} bytes"
+    else: ok, got = (data.dtype, tuple(data.shape)) == (e.dtype, tuple(e.shape)), f"{data.dtype} {tuple(data.shape)}"
+    if not ok: raise CheckpointError(f"tensor {e.source or e.name} read as {got}, its header said {e.dtype} {tuple(e.shape)}")
+    return data
+
+KERNEL_COPY = hasattr(os, "copy_file_range")  # Linux; elsewhere (or switched off) the mapped bytes are written
+_NO_KERNEL_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF, errno.EPERM}
+
+def _put(f, piece, src:int|None=None, start:int=0):
+    "Append `piece` to file `f`: copied by the kernel from bytes `start:` of file descriptor `src` where it can, else written."
+    if src is not None and KERNEL_COPY:
+        f.flush()
+        off, done = f.tell(), 0
+        try:
+            while done < len(piece) and (n := os.copy_file_range(src, f.fileno(), len(piece) - done, start + done, off + done)): done += n
+        except OSError as e:
+            if e.errno not in _NO_KERNEL_COPY: raise  # a full disk is an error; a filesystem that cannot copy is not
+        f.seek(off + done)
+        piece = piece[done:]
+    f.write(piece)
+
 def write_safetensors(path, # the file to write
-                      entries:list, # (name, shape, dtype, load) in writing order; `load()` returns the tensor
+                      entries:list, # `Entry`s (or tuples of the same fields) in writing order
                       metadata:dict, # strings stored under `__metadata__`
-                      progress=None)->int: # a tqdm-like bar to advance by bytes
-    "Stream tensors into one safetensors file; returns the bytes of tensor data written."
+                      progress=None, # a tqdm-like bar to advance by bytes
+                      window:int=WINDOW)->int: # bytes checked and copied at a time
+    "Stream tensors into one safetensors file, refusing NaN/Inf (naming the tensor); returns the bytes of tensor data written."
     h, off = _header(entries, metadata)
     with open(path, "wb") as f:
         f.write(h)
-        for name, shape, dtype, load in entries:
-            t = load()
-            if tuple(t.shape) != tuple(shape) or t.dtype != dtype:
-                raise CheckpointError(f"tensor {name} read as {t.dtype} {tuple(t.shape)}, its header said {dtype} {tuple(shape)}")
-            f.write(t.contiguous().reshape(-1).view(torch.uint8).numpy().data)
-            if progress is not None: progress.update(_nbytes(shape, dtype))
-            del t
+        for e in (Entry(*e) for e in entries):
+            data = _checked(e)
+            with open(data.path, "rb") if isinstance(data, Span) else contextlib.nullcontext() as src:
+                pos = data.start if src else 0
+                for piece in pieces(data, window):
+                    if nonfinite(piece, e.dtype):
+                        bad = sum(count_nonfinite(p, e.dtype) for p in pieces(data, window))
+                        raise CheckpointError(f"tensor {e.source or e.name} holds {bad} NaN/Inf value(s); the checkpoint is broken "
+                                              "(a diverged or corrupted training run)")
+                    _put(f, piece, src.fileno() if src else None, pos)
+                    pos += len(piece)
+                    if progress is not None: progress.update(len(piece))
     return off
 
-# %% ../nbs/05_write.ipynb #0a285555
+# %% ../nbs/05_write.ipynb #5e05e82c
 def _shards(entries, max_size):
     groups, cur, size = [], [], 0
     for e in entries:
@@ -152,24 +226,26 @@ def _shards(entries, max_size):
         cur.append(e); size += n
     return groups + [cur]
 
+def _cores()->int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
 def write_plan(plan:Plan, ck, out:Path, verifier:str="", max_shard_size:int=MAX_SHARD_SIZE, progress=None)->int:
     "Stream `plan`'s tensors from checkpoint `ck`, bit-exact, and its config into directory `out`; returns the number of tensors."
     unplanned = sorted(set(ck.keys()) - set(plan.tensors.values()) - set(plan.dropped))
     if unplanned: raise CheckpointError(f"{ck.source}: tensors neither converted nor dropped: {unplanned}")
-    def load(src):
-        t = ck.get(src)
-        check_finite(src, t)
-        return t
-    entries = [(dst, tuple(ck.shape(src)), ck.dtype(src), lambda src=src: load(src)) for dst, src in plan.tensors.items()]
-    entries += [(dst, tuple(t.shape), t.dtype, lambda t=t: t) for dst, t in plan.derived.items()]
+    entries = [Entry(dst, tuple(ck.shape(src)), ck.dtype(src), lambda src=src: ck.span(src) or ck.get(src), src)
+               for dst, src in plan.tensors.items()]
+    entries += [Entry(dst, tuple(t.shape), t.dtype, lambda t=t: t) for dst, t in plan.derived.items()]
     out, files = Path(out), ck.local_files()
     groups = _shards(entries, max_shard_size)
     names = ["model.safetensors"] if len(groups) == 1 else [f"model-{i:05d}-of-{len(groups):05d}.safetensors" for i in range(1, len(groups) + 1)]
-    with ThreadPoolExecutor(1) as pool:  # hash the source files while the tensors are written (hashlib releases the GIL)
-        hashes = pool.submit(lambda: {p.name: file_sha256(p) for p in files})
+    pool = ThreadPoolExecutor(max(1, min(len(files), _cores() - 1)))
+    try:
+        hashes = {p.name: pool.submit(file_sha256, p) for p in files}
         blank = provenance(ck, plan, verifier, {p.name: "0" * 64 for p in files})  # same length as the real hashes
         total = sum(write_safetensors(out/n, g, blank, progress) for n, g in zip(names, groups))
-        meta = provenance(ck, plan, verifier, hashes.result())
+        meta = provenance(ck, plan, verifier, {k: h.result() for k, h in hashes.items()})
+    finally: pool.shutdown(wait=False, cancel_futures=True)  # on an error, hashing the file at hand may finish in the background
     for n, g in zip(names, groups): rewrite_metadata(out/n, g, meta)
     if len(groups) > 1:
         wm = {e[0]: n for n, g in zip(names, groups) for e in g}
