@@ -42,9 +42,9 @@ def parse_mode(mode)->tuple:
     if unknown: raise UsageError(f"unknown {algo} config key(s) {unknown}; accepted: {sorted(defaults)}")
     return algo, {**defaults, **cfg}
 
-# %% ../nbs/14_attach.ipynb #8073ea35
+# %% ../nbs/14_attach.ipynb #5c223247
 def _layer_cfg(cfg, n_layers:int)->dict:
-    from speculators.format import layer_config, rope_parameters
+    from speculators.format import layer_config
     rp = getattr(cfg, "rope_parameters", None) or {"rope_theta": getattr(cfg, "rope_theta", 10000.0), "rope_type": "default"}
     scaling = {k: v for k, v in rp.items() if k != "rope_theta"} if rp.get("rope_type", "default") != "default" else None
     return layer_config(vocab_size=cfg.vocab_size, hidden_size=cfg.hidden_size, intermediate_size=cfg.intermediate_size,
@@ -160,10 +160,10 @@ def attach_draft(model, # a `transformers` causal LM (modified in place)
     log.info(f"Attached a {algo} draft ({n:,} parameters) to {type(model).__name__}" + ("; base frozen" if freeze_base else ""))
     return model
 
-# %% ../nbs/14_attach.ipynb #54df6a43
+# %% ../nbs/14_attach.ipynb #b85fb0a5
 def _source_layout(model)->tuple:
     "The attached EAGLE / EAGLE-3 draft as `(tensors, config)` in its source layout."
-    d, c, algo = model.draft, model.config, model.speculative_algorithm
+    d, algo = model.draft, model.speculative_algorithm
     sd = {k: v.detach().cpu().contiguous() for k, v in d.state_dict().items()}
     tl = d.config.transformer_layer_config
     base = {"architectures": ["LlamaForCausalLMEagle3" if algo == "eagle3" else "LlamaForCausalLM"], "model_type": "llama",

@@ -181,16 +181,13 @@ def parse_device(device)->torch.device:
         raise UsageError(f"--validate-device {device}: Apple's MPS is not available here; use --validate-device cpu")
     return dev
 
-# %% ../nbs/06_converter.ipynb #1149a7d9
+# %% ../nbs/06_converter.ipynb #bdc0f332
 def validate(self:Converter, path, ck:Checkpoint, vck:Checkpoint, device:str="cpu")->dict:
     "Load the written directory, run it, and compare its logits with the source's reference forward; raise `ValidationError` on any failure."
     dev = parse_device(device)
-    from transformers.utils import logging as tlog
-    tlog.disable_progress_bar()
     try: model = self.model_class.from_pretrained(path, verifier=False).to(dev)
     except ValidationError: raise
     except Exception as e: raise ValidationError(f"the written model does not load: {e}") from e
-    finally: tlog.enable_progress_bar()
     log.info("Model loaded successfully")
     embed, head = self.verifier_tensors(ck, vck)
     model.attach_verifier((embed, head))

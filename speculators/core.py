@@ -10,7 +10,7 @@ import logging, sys
 
 # %% auto #0
 __all__ = ['log', 'SpeculatorsError', 'SourceError', 'CheckpointError', 'LayoutError', 'VerifierMismatchError', 'OutputError',
-           'ValidationError', 'UsageError', 'setup_logging', 'human_bytes']
+           'ValidationError', 'UsageError', 'setup_logging', 'human_bytes', 'quiet_transformers']
 
 # %% ../nbs/00_core.ipynb #0c19ea2f
 class SpeculatorsError(Exception):
@@ -57,3 +57,18 @@ def human_bytes(n:int)->str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if abs(n) < 1000 or unit == "TB": return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
+
+# %% ../nbs/00_core.ipynb #b5f3b633
+import contextlib
+
+@contextlib.contextmanager
+def quiet_transformers(errors_only:bool=False): # also lower transformers' log level to errors for the block
+    "No transformers progress bars (and with `errors_only`, only its error messages) inside the block; the previous state after it."
+    from transformers.utils import logging as tlog
+    bar, level = tlog.is_progress_bar_enabled(), tlog.get_verbosity()
+    tlog.disable_progress_bar()
+    if errors_only: tlog.set_verbosity_error()
+    try: yield
+    finally:
+        tlog.set_verbosity(level)
+        if bar: tlog.enable_progress_bar()

@@ -163,7 +163,7 @@ def trained_verifier(cache=None, # cache root (see `fixtures_dir`)
     return cached_build("verifier", dict(steps=steps, lr=lr, batch=batch, length=length, seed=seed, sizes=sizes, grammar=GRAMMAR),
                         build, cache)
 
-# %% ../nbs/01c_trained.ipynb #e7cb6d81
+# %% ../nbs/01c_trained.ipynb #00653517
 def load_verifier(path):
     "The `LlamaForCausalLM` saved in `path`, in eval mode."
     from safetensors.torch import load_file
@@ -178,13 +178,11 @@ def verifier_states(verifier, # a verifier directory or a loaded `LlamaForCausal
                     aux_ids:list|None=None, # layers for the aux states, `output_hidden_states` indices (default `eagle3_aux_ids`)
                     chunk:int=256)->dict: # sequences per forward
     "The verifier's `logits` (B, T, V), `last` hidden state (B, T, H) and `aux` states (B, T, 3H) on `ids`."
+    from speculators.validate import verifier_states as states
     model = verifier if isinstance(verifier, torch.nn.Module) else load_verifier(verifier)
     aux_ids = aux_ids or eagle3_aux_ids(model.config.num_hidden_layers)
-    outs = []
-    for x in ids.split(chunk):
-        o = model.model(x, output_hidden_states=True)
-        outs.append((model.lm_head(o.last_hidden_state), o.last_hidden_state, torch.cat([o.hidden_states[i] for i in aux_ids], -1)))
-    return dict(zip(("logits", "last", "aux"), (torch.cat(t) for t in zip(*outs))))
+    parts = [states(model, x, aux_ids) for x in ids.split(chunk)]
+    return {k: torch.cat([p[k] for p in parts]) for k in ("logits", "last", "aux")}
 
 # %% ../nbs/01c_trained.ipynb #3ec3b402
 def eagle_loss(sd:dict, # draft tensors by their source names

@@ -18,7 +18,7 @@ Screenshots of the home page, a tutorial with plots and the CLI reference go to 
 message, where headless Chromium is absent or cannot start).
 """
 from __future__ import annotations
-import argparse, contextlib, html, io, json, os, re, shutil, subprocess, sys, time, traceback
+import argparse, contextlib, html, io, json, os, re, shutil, subprocess, sys, time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path

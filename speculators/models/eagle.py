@@ -142,15 +142,13 @@ def forward(self:EagleSpeculator,
     return CausalLMOutput(logits=nn.functional.linear(x, self.verifier_head))
 EagleSpeculator.forward = forward
 
-# %% ../../nbs/03_models_eagle.ipynb #9e3e693b
+# %% ../../nbs/03_models_eagle.ipynb #97403530
 def strict_from_pretrained(cls, path, *args, allow_missing=(), **kwargs):
     "`PreTrainedModel.from_pretrained`, but a missing (other than `allow_missing`), unexpected or mis-shaped tensor is an error."
     from transformers import PreTrainedModel
-    from transformers.utils import logging as tlog
-    level = tlog.get_verbosity()
-    tlog.set_verbosity_error()  # transformers' load report says missing weights were "newly initialized": here they are an error instead
-    try: model, info = PreTrainedModel.from_pretrained.__func__(cls, path, *args, output_loading_info=True, **kwargs)
-    finally: tlog.set_verbosity(level)
+    from speculators.core import quiet_transformers
+    with quiet_transformers(errors_only=True):  # the load report says missing weights were "newly initialized": here they are an error instead
+        model, info = PreTrainedModel.from_pretrained.__func__(cls, path, *args, output_loading_info=True, **kwargs)
     missing = set(info.get("missing_keys") or ())
     bad = {k: sorted(v) for k, v in (("missing_keys", missing - set(allow_missing)), ("unexpected_keys", info.get("unexpected_keys")),
                                      ("mismatched_keys", info.get("mismatched_keys"))) if v}
