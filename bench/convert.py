@@ -9,7 +9,7 @@ maps), as one file and as shards, and reports side by side, in one run, for each
 - ours: wall time of `speculators convert ... --no-validate --quiet` in a fresh process (total), and net: the time of `main()`
   measured inside that process, i.e. without the interpreter's start-up, `import speculators.cli` (torch, the registry) and exit;
 - start-up: the same process with `--version` instead of `convert ...`, measured separately as a cross-check of total - net;
-- sha256: one thread hashing the source weights files, which a conversion records as provenance (a floor for its time);
+- sha256 and digest: one thread hashing the source weights files with SHA-256, and with XXH3-128 as a conversion does for its provenance;
 - peak RSS of the conversion process, the largest tensor of the source, and their difference;
 - the reference package when it can be installed in a separate virtual environment (`--reference`).
 
@@ -87,11 +87,13 @@ def run(cmd, env=None):
     if os.waitstatus_to_exitcode(status): raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{err[-2000:]}")
     return wall, ru.ru_maxrss * 1024, err
 
-def median_run(cmd, n, before=None):
-    "Median wall time, the largest peak RSS, and the median of what the process measured itself (`main` seconds, or None) of `n` runs."
+def median_run(cmd, n, written=None):
+    """Median wall time, the largest peak RSS, and the median of what the process measured itself (`main` seconds, or None) of `n` runs.
+    `written`: what a run writes, deleted after it (untimed), but for the last run's."""
     ts, rss, inner = [], 0, []
-    for _ in range(n):
-        if before: before()  # untimed
+    for i in range(n):
+        if written and i: clear(written)
+        settle()
         t, r, err = run(cmd, ENV)
         ts.append(t); rss = max(rss, r)
         inner += [float(l.split("=")[1]) for l in err.splitlines() if l.startswith("bench-main-seconds=")]
@@ -103,33 +105,52 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}  # the first entry is also the wor
 OURS = [sys.executable, "-c", "import sys, time; from speculators.cli import main; t = time.perf_counter(); main(sys.argv[1:]); "
                               "print(f'bench-main-seconds={time.perf_counter() - t}', file=sys.stderr)"]
 
+REFERENCE = ["speculators==0.6.0"]
+# what it imports, at versions it works with beside this machine's torch (it pins torch<=2.12, whose Linux wheel on PyPI is the CUDA build)
+REFERENCE_DEPS = ["openai>=2", "loguru==0.7.3", "pydantic-settings>=2", "typer>=0.12,<0.16", "transformers>=5.0,<5.11",
+                  "tqdm>=4.66.3,<=4.68.2", "datasets>=4.0,<=5.0.0", "rich", "psutil"]
+
 def reference_env(work:Path):
-    "A virtual environment with the reference `speculators` 0.6.0 (no deps; system torch), or None with the reason."
+    "A virtual environment with the reference `speculators` 0.6.0 (the system's torch, its other dependencies pinned), or None with the reason."
     venv = work/"ref-venv"
     exe = venv/"bin"/"speculators"
     if not exe.exists():
         r = subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], capture_output=True, text=True)
-        pip = [str(venv/"bin"/"python"), "-m", "pip", "install", "-q", "--no-deps"]
-        r = r.returncode or subprocess.run(pip + ["speculators==0.6.0", "loguru==0.7.3", "pydantic-settings", "typer"], capture_output=True).returncode
-        if r or not exe.exists(): return None, "pip could not install speculators==0.6.0 into a separate venv"
-    r = subprocess.run([str(exe), "--help"], capture_output=True, text=True)
+        pip = [str(venv/"bin"/"python"), "-m", "pip", "install", "-q"]
+        r = r.returncode or subprocess.run(pip + ["--no-deps"] + REFERENCE, capture_output=True).returncode
+        r = r or subprocess.run(pip + REFERENCE_DEPS, capture_output=True).returncode
+        if r or not exe.exists(): return None, "pip could not install speculators==0.6.0 and its dependencies into a separate venv"
+    r = subprocess.run([str(exe), "convert", "--help"], capture_output=True, text=True)
     if r.returncode: return None, f"reference speculators 0.6.0 does not start beside this torch: {r.stderr.strip().splitlines()[-1:]}"
     return exe, ""
 
 def mb(n): return f"{n / 1e6:,.0f} MB"
 
+def settle():
+    """Write back what earlier runs left dirty, and give the filesystem a moment to free what was deleted (untimed), so that no run pays
+    for another's: writing while gigabytes are written back is 2-3x slower here, and on a filesystem mounted with `discard` (like this
+    machine's) a file deleted just before a run makes the run pay for discarding its blocks. Deleting each output also keeps the page cache
+    from filling up, which makes every later run reclaim pages as it writes (up to 5x slower here)."""
+    os.sync(); time.sleep(1)
+
+def clear(path:Path):
+    for p in Path(path).parent.glob(Path(path).name): shutil.rmtree(p)
+
 HASH = """import hashlib, mmap, sys, time
 from pathlib import Path
+from speculators.write import file_digest
 t0 = time.perf_counter()
 for f in sorted(Path(sys.argv[1]).iterdir()):
     if f.name == "config.json" or not f.stat().st_size: continue
-    with open(f, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m: hashlib.sha256(m).hexdigest()
+    if sys.argv[2] == "sha256":
+        with open(f, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m: hashlib.sha256(m).hexdigest()
+    else: file_digest(f)
 print(f"bench-main-seconds={time.perf_counter() - t0}", file=sys.stderr)
 """
 
-def sha256_time(src:Path, n:int)->float:
-    "Median seconds for one thread to SHA-256 the weights files of `src`, which every conversion of a local checkpoint records as provenance."
-    return median_run([sys.executable, "-c", HASH, str(src)], n)[2]  # in a process of its own: a child inherits its parent's peak RSS
+def hash_time(src:Path, n:int, how:str)->float:
+    "Median seconds for one thread to hash the weights files of `src`: with SHA-256, or as a conversion does for its provenance ('ours')."
+    return median_run([sys.executable, "-c", HASH, str(src), how], n)[2]  # in a process of its own: a child inherits its parent's peak RSS
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -157,7 +178,7 @@ def main():
     else: print(f"reusing the {a.size} checkpoints in {work}", flush=True)
     verifier, cases = work/"verifier", [(algo, Path(p), n) for algo, p, n in json.loads((work/"cases.json").read_text())["cases"]]
     if a.cases: cases = [c for c in cases if c[1].name in a.cases.split(",")]
-    for d in ("out", "copy", "ref-out"): shutil.rmtree(work/d, ignore_errors=True)
+    for d in ("out", "copy", "ref-out"): clear(work/d)
 
     run(OURS + ["--version"], ENV)  # warm-up: the first start-up after a while pays for cold caches
     start_t, start_rss, _ = median_run(OURS + ["--version"], max(n, 5))
@@ -166,43 +187,49 @@ def main():
           " registry), runs `speculators --version` and exits, i.e. everything a conversion process pays besides converting")
     ref, why = reference_env(work) if a.reference else (None, "not requested (--reference)")
     if not ref: print(f"reference: skipped: {why}")
+    else:  # its start-up, measured as ours is: a process that imports what a conversion imports and exits
+        ref_start = median_run([str(ref.parent/"python"), "-c", "import speculators.__main__"], max(n, 3))[0]
+        print(f"reference start-up: {ref_start:.2f} s (`import speculators.__main__` in its venv)")
     print(f"times: median of {n} run(s) each (start-up: of {max(n, 5)}), page cache warm\n")
-    head = (f"{'case':15} {'source':>9} {'written':>9} {'copy s':>7} {'sha256 s':>8} {'ours s':>7} {'start s':>7} {'net s':>6} {'net/copy':>8} "
-            f"{'peak RSS':>9} {'largest':>9} {'RSS-largest':>11}" + ("  ref s  ref RSS" if ref else ""))
+    head = (f"{'case':15} {'source':>9} {'written':>9} {'copy s':>7} {'sha256 s':>8} {'digest s':>8} {'ours s':>7} {'start s':>7} {'net s':>6} {'net/copy':>8} "
+            f"{'peak RSS':>9} {'largest':>9} {'RSS-largest':>11}" + ("  ref s  ref-start s  ref-net/copy   ref RSS" if ref else ""))
     print(head); print("-" * len(head))
     results = []
     for algo, src, largest in cases:
         size = sum(f.stat().st_size for f in src.iterdir() if f.name != "config.json")
-        run(["cp", "-r", str(src), str(work/"copy")]); shutil.rmtree(work/"copy")  # the same page-cache state for both
-        cp_t, _, _ = median_run(["cp", "-r", str(src), str(work/"copy")], n, lambda: shutil.rmtree(work/"copy", ignore_errors=True))
-        shutil.rmtree(work/"copy")
-        sha_t = sha256_time(src, n)
+        run(["cp", "-r", str(src), str(work/"copy")]); clear(work/"copy")  # the same page-cache state for both
+        cp_t, _, _ = median_run(["cp", "-r", str(src), str(work/"copy")], n, work/"copy")
+        clear(work/"copy")
+        sha_t, dig_t = hash_time(src, n, "sha256"), hash_time(src, n, "ours")
         cmd = OURS + ["convert", str(src), "--algorithm", algo, "--verifier", str(verifier), "--output-path", str(work/"out"),
                       "--no-validate", "--quiet"]
-        t, rss, net = median_run(cmd, n, lambda: shutil.rmtree(work/"out", ignore_errors=True))
+        t, rss, net = median_run(cmd, n, work/"out")
         written = sum(f.stat().st_size for f in (work/"out").iterdir() if f.suffix == ".safetensors")
-        shutil.rmtree(work/"out")
-        line = (f"{src.name:15} {mb(size):>9} {mb(written):>9} {cp_t:7.2f} {sha_t:8.2f} {t:7.2f} {t - net:7.2f} {net:6.2f} {net / cp_t:8.2f} "
+        clear(work/"out")
+        line = (f"{src.name:15} {mb(size):>9} {mb(written):>9} {cp_t:7.2f} {sha_t:8.2f} {dig_t:8.2f} {t:7.2f} {t - net:7.2f} {net:6.2f} {net / cp_t:8.2f} "
                 f"{mb(rss):>9} {mb(largest):>9} {mb(rss - largest):>11}")
         if ref:
             try:
-                rt, rr, _ = run([str(ref), "convert", algo, str(src), str(work/"ref-out"), str(verifier), "--no-validate"])
-                line += f"  {rt:5.2f}  {mb(rr)}"
+                settle()  # its own form: validation runs only when --validate-device is given
+                rt, rr, _ = run([str(ref), "convert", str(src), "--algorithm", algo, "--verifier", str(verifier), "--output-path", str(work/"ref-out")])
+                line += f"  {rt:5.2f}  {ref_start:10.2f}  {(rt - ref_start) / cp_t:12.2f}  {mb(rr):>8}"
             except SystemExit as e: line += f"  reference failed: {str(e).splitlines()[-1][:60]}"
             shutil.rmtree(work/"ref-out", ignore_errors=True)
         print(line, flush=True)
-        results.append((src.name, net / cp_t, rss - largest, sha_t / cp_t))
+        results.append((src.name, net / cp_t, rss - largest))
     print("\nsource: checkpoint bytes (what the copy copies); written: tensor bytes we write (the EAGLE layout drops the draft's copy of the"
-          " embedding after comparing it with the verifier's). copy: `cp -r` of the checkpoint directory. sha256: one thread hashing the"
-          " source weights files, which every conversion of a local checkpoint records as provenance (one file's SHA-256 cannot be split"
-          " across cores, so this bounds the conversion's time from below). ours: wall time of the whole conversion process. net: the"
+          " embedding after comparing it with the verifier's). copy: `cp -r` of the checkpoint directory. sha256: one thread computing the"
+          " SHA-256 of the source weights files (what recording SHA-256 digests as provenance would cost: one file's SHA-256 cannot be"
+          " split across cores). digest: the XXH3-128 digests a conversion records instead (`speculators.write.file_digest`). ours: wall time of the whole conversion process. net: the"
           " conversion itself, timed inside that process around `main()`, so net of the interpreter's start-up, `import speculators.cli`"
           " and exit; start: ours - net, the process's own start-up and exit (compare with the start-up line above). net/copy: the"
-          " ratio the target is about. RSS-largest: peak RSS of the conversion process above the largest source tensor.")
+          " ratio the target is about. RSS-largest: peak RSS of the conversion process above the largest source tensor."
+          + (" ref: the reference package's `speculators convert` (one run; no validation), wall time; ref-start: its start-up;"
+             " ref-net/copy: (ref - ref-start) / copy; ref RSS: its peak RSS." if ref else ""))
     print(f"\ntargets: net/copy <= {TIME_TARGET}, RSS-largest <= {mb(RSS_TARGET)}" + (" (at this size the times are noise; the"
           " targets are meant for --size 8b)" if a.size != "8b" else ""))
-    for name, ratio, over, floor in results:
-        print(f"  {name:15} time {'met' if ratio <= TIME_TARGET else 'NOT met'} ({ratio:.2f}x the copy; hashing alone: {floor:.2f}x), "
+    for name, ratio, over in results:
+        print(f"  {name:15} time {'met' if ratio <= TIME_TARGET else 'NOT met'} ({ratio:.2f}x the copy), "
               f"memory {'met' if over <= RSS_TARGET else 'NOT met'} ({mb(over)} over the largest tensor)")
     if not a.keep: shutil.rmtree(work)
 

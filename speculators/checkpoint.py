@@ -16,8 +16,8 @@ from .core import SourceError, CheckpointError, log
 
 # %% auto #0
 __all__ = ['WEIGHT_FILES', 'VERIFIER_EMBED_KEYS', 'VERIFIER_HEAD_KEYS', 'Source', 'cache_root', 'resolve', 'Span', 'Checkpoint',
-           'weight_map', 'keys', 'shape', 'dtype', 'nbytes', 'get', 'rows', 'span', 'local_files', 'check_alternatives',
-           'text_config', 'verifier_embed_key', 'verifier_head_key', 'verifier_embeddings']
+           'weight_map', 'keys', 'shape', 'dtype', 'nbytes', 'get', 'rows', 'span', 'local_files', 'weight_files',
+           'check_alternatives', 'text_config', 'verifier_embed_key', 'verifier_head_key', 'verifier_embeddings']
 
 # %% ../nbs/02_checkpoint.ipynb #872f0dc6
 WEIGHT_FILES = ("model.safetensors.index.json", "model.safetensors", "pytorch_model.bin.index.json", "pytorch_model.bin")
@@ -319,7 +319,7 @@ def weight_map(self)->dict:
     return self._map
 Checkpoint.weight_map = weight_map
 
-# %% ../nbs/02_checkpoint.ipynb #3de175be
+# %% ../nbs/02_checkpoint.ipynb #f427beb3
 def _file_for(self, k):
     try: name = self.weight_map[k]
     except KeyError: raise CheckpointError(f"{self.source}: no tensor {k!r}") from None
@@ -354,7 +354,11 @@ def local_files(self)->list:
     "Local paths of the weights files opened so far, and of the shard index if there is one."
     idx = [self.source.fetch(self.weights)] if self.weights.endswith(".index.json") else []
     return idx + [f.path for f in self._files.values()]
-for f in (keys, shape, dtype, nbytes, get, rows, span, __contains__, local_files): setattr(Checkpoint, f.__name__, f)
+def weight_files(self)->list:
+    "Local paths of all the weights files: the shard index, if there is one, and every file it names (fetched if they are not local yet)."
+    w = self.weights
+    return [self.source.fetch(n) for n in ([w] if w.endswith(".index.json") else []) + sorted(set(self.weight_map.values()))]
+for f in (keys, shape, dtype, nbytes, get, rows, span, __contains__, local_files, weight_files): setattr(Checkpoint, f.__name__, f)
 
 # %% ../nbs/02_checkpoint.ipynb #ea1775bb
 def check_alternatives(self:Checkpoint):
