@@ -77,24 +77,24 @@ def build(work:Path, s:dict):
             cases.append((algo, p, max(t.numel() * t.element_size() for t in sd.values())))
     return v, cases
 
-def run(cmd, env=None):
-    "Wall seconds, peak RSS (bytes) and stderr of a command in a fresh process."
+def run(cmd, env=None, cwd=None):
+    "Wall seconds, peak RSS (bytes) and stderr of a command in a fresh process (in `cwd`, default: the code timed)."
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ENV["PYTHONPATH"].split(os.pathsep)[0])
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd or ENV["PYTHONPATH"].split(os.pathsep)[0])
     err = p.stderr.read().decode()
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status): raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{err[-2000:]}")
     return wall, ru.ru_maxrss * 1024, err
 
-def median_run(cmd, n, written=None):
+def median_run(cmd, n, written=None, env=None, cwd=None):
     """Median wall time, the largest peak RSS, and the median of what the process measured itself (`main` seconds, or None) of `n` runs.
     `written`: what a run writes, deleted after it (untimed), but for the last run's."""
     ts, rss, inner = [], 0, []
     for i in range(n):
         if written and i: clear(written)
         settle()
-        t, r, err = run(cmd, ENV)
+        t, r, err = run(cmd, env or ENV, cwd)
         ts.append(t); rss = max(rss, r)
         inner += [float(l.split("=")[1]) for l in err.splitlines() if l.startswith("bench-main-seconds=")]
     return statistics.median(ts), rss, statistics.median(inner) if inner else None
@@ -107,8 +107,11 @@ OURS = [sys.executable, "-c", "import sys, time; from speculators.cli import mai
 
 REFERENCE = ["speculators==0.6.0"]
 # what it imports, at versions it works with beside this machine's torch (it pins torch<=2.12, whose Linux wheel on PyPI is the CUDA build)
-REFERENCE_DEPS = ["openai>=2", "loguru==0.7.3", "pydantic-settings>=2", "typer>=0.12,<0.16", "transformers>=5.0,<5.11",
-                  "tqdm>=4.66.3,<=4.68.2", "datasets>=4.0,<=5.0.0", "rich", "psutil"]
+# (with transformers 5.x its EAGLE conversion fails: pydantic cannot build its EagleSpeculatorConfig)
+REFERENCE_DEPS = ["openai>=2", "loguru==0.7.3", "pydantic>=2.10,<2.12", "pydantic-settings>=2", "typer>=0.12,<0.16",
+                  "transformers>=4.56.1,<5", "tqdm>=4.66.3,<=4.68.2", "datasets>=4.0,<=5.0.0", "rich", "psutil"]
+
+REF_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the reference runs outside this repository: its own `speculators`
 
 def reference_env(work:Path):
     "A virtual environment with the reference `speculators` 0.6.0 (the system's torch, its other dependencies pinned), or None with the reason."
@@ -120,7 +123,7 @@ def reference_env(work:Path):
         r = r.returncode or subprocess.run(pip + ["--no-deps"] + REFERENCE, capture_output=True).returncode
         r = r or subprocess.run(pip + REFERENCE_DEPS, capture_output=True).returncode
         if r or not exe.exists(): return None, "pip could not install speculators==0.6.0 and its dependencies into a separate venv"
-    r = subprocess.run([str(exe), "convert", "--help"], capture_output=True, text=True)
+    r = subprocess.run([str(exe), "convert", "--help"], capture_output=True, text=True, env=REF_ENV, cwd=work)
     if r.returncode: return None, f"reference speculators 0.6.0 does not start beside this torch: {r.stderr.strip().splitlines()[-1:]}"
     return exe, ""
 
@@ -188,7 +191,7 @@ def main():
     ref, why = reference_env(work) if a.reference else (None, "not requested (--reference)")
     if not ref: print(f"reference: skipped: {why}")
     else:  # its start-up, measured as ours is: a process that imports what a conversion imports and exits
-        ref_start = median_run([str(ref.parent/"python"), "-c", "import speculators.__main__"], max(n, 3))[0]
+        ref_start = median_run([str(ref.parent/"python"), "-c", "import speculators.__main__"], max(n, 3), env=REF_ENV, cwd=work)[0]
         print(f"reference start-up: {ref_start:.2f} s (`import speculators.__main__` in its venv)")
     print(f"times: median of {n} run(s) each (start-up: of {max(n, 5)}), page cache warm\n")
     head = (f"{'case':15} {'source':>9} {'written':>9} {'copy s':>7} {'sha256 s':>8} {'digest s':>8} {'ours s':>7} {'start s':>7} {'net s':>6} {'net/copy':>8} "
@@ -211,7 +214,8 @@ def main():
         if ref:
             try:
                 settle()  # its own form: validation runs only when --validate-device is given
-                rt, rr, _ = run([str(ref), "convert", str(src), "--algorithm", algo, "--verifier", str(verifier), "--output-path", str(work/"ref-out")])
+                rt, rr, _ = run([str(ref), "convert", str(src), "--algorithm", algo, "--verifier", str(verifier), "--output-path", str(work/"ref-out")],
+                                REF_ENV, work)
                 line += f"  {rt:5.2f}  {ref_start:10.2f}  {(rt - ref_start) / cp_t:12.2f}  {mb(rr):>8}"
             except SystemExit as e: line += f"  reference failed: {str(e).splitlines()[-1][:60]}"
             shutil.rmtree(work/"ref-out", ignore_errors=True)

@@ -16,8 +16,8 @@ from .core import CheckpointError, OutputError
 # %% auto #0
 __all__ = ['MAX_SHARD_SIZE', 'WINDOW', 'FLOAT_BITS', 'HASH_WINDOW', 'ALIGN', 'ALIGN_MIN_BYTES', 'KERNEL_COPY', 'Plan',
            'check_output_path', 'staged_dir', 'mapped', 'pieces', 'same_bytes', 'nonfinite', 'count_nonfinite',
-           'hub_blob_sha256', 'file_digest', 'SourceDigests', 'provenance', 'Entry', 'data_start_residue',
-           'rewrite_metadata', 'write_safetensors', 'write_plan', 'plan_bytes']
+           'hub_blob_sha256', 'file_digest', 'digest_placeholder', 'provenance', 'Entry', 'data_start_residue',
+           'rewrite_metadata', 'write_safetensors', 'scan_file', 'write_plan', 'plan_bytes']
 
 # %% ../nbs/05_write.ipynb #38e43c80
 @dataclass
@@ -134,7 +134,7 @@ def count_nonfinite(buf, dtype:torch.dtype)->int:
     a = np.frombuffer(buf, itype)
     return int(((a & ((1 << (8 * a.itemsize - 1)) - 1)) >= inf).sum())
 
-# %% ../nbs/05_write.ipynb #cfbec8f6
+# %% ../nbs/05_write.ipynb #61c74a70
 import xxhash
 HASH_WINDOW = 1 << 26  # bytes hashed per call: few calls (each waits for the GIL), and little of the file mapped at a time
 _PLACEHOLDER = "xxh3_128:" + "0" * 32  # the length of a computed digest
@@ -152,19 +152,9 @@ def file_digest(path, window:int=HASH_WINDOW)->str:
     for piece in mapped(path, 0, Path(path).stat().st_size, window): h.update(piece)
     return f"xxh3_128:{h.hexdigest()}"
 
-class SourceDigests:
-    "Digests (`file_digest`) of `files`, computed in a background thread from the moment this is made; `result()` waits for them."
-    def __init__(self, files):
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="digest")
-        self.futures = {Path(p).name: self.pool.submit(file_digest, p) for p in files}
-        self.known = {Path(p).name: f"sha256:{sha}" for p in files if (sha := hub_blob_sha256(p))}
-    def placeholder(self)->dict:
-        "Strings of the same lengths as the digests will have: a header written with them can be patched in place."
-        return {k: self.known.get(k, _PLACEHOLDER) for k in self.futures}
-    def result(self)->dict: return {k: f.result() for k, f in self.futures.items()}
-    def close(self): self.pool.shutdown(wait=False, cancel_futures=True)  # on an error, the file at hand may finish in the background
-    def __enter__(self): return self
-    def __exit__(self, *exc): self.close()
+def digest_placeholder(path)->str:
+    "A string of the length `file_digest(path)` will have (the Hub blob's digest itself): a header written with it can be patched in place."
+    return f"sha256:{sha}" if (sha := hub_blob_sha256(path)) else _PLACEHOLDER
 
 def provenance(ck, plan:Plan, verifier:str, digests:dict|None=None)->dict:
     "The metadata stored in the written safetensors file (`digests`: file name -> `file_digest`, computed when not given)."
@@ -176,7 +166,7 @@ def provenance(ck, plan:Plan, verifier:str, digests:dict|None=None)->dict:
             "source_digests": json.dumps(digests, sort_keys=True),
             "verifier": verifier}
 
-# %% ../nbs/05_write.ipynb #df10d6fc
+# %% ../nbs/05_write.ipynb #6b974dda
 class Entry(NamedTuple):
     "One tensor to write."
     name: str  # its name in the output
@@ -266,32 +256,29 @@ def write_safetensors(path, # the file to write
                       entries:list, # `Entry`s (or tuples of the same fields) in writing order
                       metadata:dict, # strings stored under `__metadata__`
                       progress=None, # a tqdm-like bar to advance by bytes
-                      window:int=WINDOW)->int: # bytes checked and copied at a time
+                      window:int=WINDOW, # bytes checked and copied at a time
+                      checked:bool=False)->int: # the tensors that lie in files were checked for NaN/Inf elsewhere (`scan_file`)
     "Stream tensors into one safetensors file, refusing NaN/Inf (naming the tensor); returns the bytes of tensor data written."
     h, off = _header(entries, metadata)
-    checker, checks = ThreadPoolExecutor(1, thread_name_prefix="check"), []
-    try:
-        with open(path, "wb") as f:
-            f.write(h)
-            run = None  # bytes of one source file copied as one range: consecutive tensors that lie next to each other there
-            for e in (Entry(*e) for e in entries):
-                data = _checked(e)
-                if isinstance(data, Span):  # copied from the file while a thread checks the same bytes
-                    checks.append(checker.submit(_refuse_nonfinite, data, e, window))
-                    if run and (run.path, run.stop) == (data.path, data.start): run = run._replace(stop=data.stop); continue
-                    if run: _copy(f, run, window, progress)
-                    run = data; continue
-                if run: _copy(f, run, window, progress); run = None
-                for piece in pieces(data, window):  # a tensor in memory: each window is checked, then written
-                    if nonfinite(piece, e.dtype): _refuse_nonfinite(data, e, window)
-                    f.write(piece)
-                    if progress is not None: progress.update(len(piece))
-            if run: _copy(f, run, window, progress)
-        for c in checks: c.result()  # the first tensor, in writing order, that holds a NaN/Inf is named
-    finally: checker.shutdown(wait=False, cancel_futures=True)
+    with open(path, "wb") as f:
+        f.write(h)
+        run = None  # bytes of one source file copied as one range: consecutive tensors that lie next to each other there
+        for e in (Entry(*e) for e in entries):
+            data = _checked(e)
+            if isinstance(data, Span):
+                if not checked: _refuse_nonfinite(data, e, window)
+                if run and (run.path, run.stop) == (data.path, data.start): run = run._replace(stop=data.stop); continue
+                if run: _copy(f, run, window, progress)
+                run = data; continue
+            if run: _copy(f, run, window, progress); run = None
+            for piece in pieces(data, window):  # a tensor in memory: each window is checked, then written
+                if nonfinite(piece, e.dtype): _refuse_nonfinite(data, e, window)
+                f.write(piece)
+                if progress is not None: progress.update(len(piece))
+        if run: _copy(f, run, window, progress)
     return off
 
-# %% ../nbs/05_write.ipynb #b1f22b75
+# %% ../nbs/05_write.ipynb #47368ab8
 def _shards(entries, max_size):
     groups, cur, size = [], [], 0
     for e in entries:
@@ -300,8 +287,25 @@ def _shards(entries, max_size):
         cur.append(e); size += n
     return groups + [cur]
 
-def write_plan(plan:Plan, ck, out:Path, verifier:str="", max_shard_size:int=MAX_SHARD_SIZE, progress=None,
-               digests:SourceDigests|None=None)->int: # digests of `ck.weight_files()` under way (default: started here)
+def scan_file(path, # a source weights file
+              entries:list=(), # `Entry`s of tensors whose bytes lie in it (`at`), to check for NaN/Inf
+              window:int=WINDOW)->str:
+    "One pass over `path`: its digest (as `file_digest`), each of `entries` refused if it holds a NaN/Inf, checked in the same windows."
+    path = Path(path)
+    sha = hub_blob_sha256(path)
+    h, ranges, pos = None if sha else xxhash.xxh3_128(), [], 0
+    for e in sorted({e.at: e for e in entries}.values(), key=lambda e: e.at.start):  # each source tensor once, in file order
+        if e.at.start < pos: _refuse_nonfinite(e.at, e, window); continue  # overlaps another: checked alone
+        if h is not None and e.at.start > pos: ranges.append((pos, e.at.start, None))  # bytes only hashed: header, dropped tensors
+        ranges.append((e.at.start, e.at.stop, e)); pos = e.at.stop
+    if h is not None: ranges.append((pos, path.stat().st_size, None))
+    for a, b, e in ranges:
+        for piece in mapped(path, a, b, window):
+            if h is not None: h.update(piece)
+            if e is not None and nonfinite(piece, e.dtype): _refuse_nonfinite(e.at, e, window)
+    return f"sha256:{sha}" if sha else f"xxh3_128:{h.hexdigest()}"
+
+def write_plan(plan:Plan, ck, out:Path, verifier:str="", max_shard_size:int=MAX_SHARD_SIZE, progress=None)->int:
     "Stream `plan`'s tensors from checkpoint `ck`, bit-exact, and its config into directory `out`; returns the number of tensors."
     unplanned = sorted(set(ck.keys()) - set(plan.tensors.values()) - set(plan.dropped))
     if unplanned: raise CheckpointError(f"{ck.source}: tensors neither converted nor dropped: {unplanned}")
@@ -309,13 +313,20 @@ def write_plan(plan:Plan, ck, out:Path, verifier:str="", max_shard_size:int=MAX_
                for dst, src in plan.tensors.items() for at in [ck.span(src)]]
     entries += [Entry(dst, tuple(t.shape), t.dtype, lambda t=t: t) for dst, t in plan.derived.items()]
     entries.sort(key=lambda e: (e.at is None, str(e.at.path), e.at.start) if e.at else (True, "", 0))  # in source order (stable)
+    files, inside = ck.weight_files(), {}
+    for e in entries:
+        if e.at is not None: inside.setdefault(Path(e.at.path).resolve(), []).append(e)
+    if stray := set(inside) - {p.resolve() for p in files}: raise CheckpointError(f"{ck.source}: tensors lie outside its weights files: {stray}")
     out = Path(out)
     groups = _shards(entries, max_shard_size)
     names = ["model.safetensors"] if len(groups) == 1 else [f"model-{i:05d}-of-{len(groups):05d}.safetensors" for i in range(1, len(groups) + 1)]
-    with contextlib.nullcontext(digests) if digests else SourceDigests(ck.weight_files()) as digests:
-        blank = provenance(ck, plan, verifier, digests.placeholder())  # of the same length as the real digests
-        total = sum(write_safetensors(out/n, g, blank, progress) for n, g in zip(names, groups))
-        meta = provenance(ck, plan, verifier, digests.result())
+    blank = provenance(ck, plan, verifier, {p.name: digest_placeholder(p) for p in files})  # the real digests have the same lengths
+    scanner = ThreadPoolExecutor(1, thread_name_prefix="scan")  # one pass per source file, in the order the copy goes
+    try:
+        scans = {p.name: scanner.submit(scan_file, p, inside.get(p.resolve(), [])) for p in files}
+        total = sum(write_safetensors(out/n, g, blank, progress, checked=True) for n, g in zip(names, groups))
+        meta = provenance(ck, plan, verifier, {k: s.result() for k, s in scans.items()})  # raises what a scan found
+    finally: scanner.shutdown(wait=False, cancel_futures=True)  # on an error, the file at hand may finish in the background
     for n, g in zip(names, groups): rewrite_metadata(out/n, g, meta)
     if len(groups) > 1:
         wm = {e[0]: n for n, g in zip(names, groups) for e in g}
