@@ -14,7 +14,7 @@ import speculators
 from .core import CheckpointError, OutputError
 
 # %% auto #0
-__all__ = ['MAX_SHARD_SIZE', 'WINDOW', 'FLOAT_BITS', 'HASH_WINDOW', 'ALIGN', 'ALIGN_MIN_BYTES', 'KERNEL_COPY', 'Plan',
+__all__ = ['MAX_SHARD_SIZE', 'WINDOW', 'FLOAT_BITS', 'HASH_WINDOW', 'ALIGN', 'ALIGN_MIN_BYTES', 'KERNEL_COPY', 'BUFFER', 'Plan',
            'check_output_path', 'staged_dir', 'mapped', 'pieces', 'same_bytes', 'nonfinite', 'count_nonfinite',
            'hub_blob_sha256', 'file_digest', 'digest_placeholder', 'provenance', 'Entry', 'data_start_residue',
            'rewrite_metadata', 'write_safetensors', 'scan_file', 'write_plan', 'plan_bytes']
@@ -166,7 +166,7 @@ def provenance(ck, plan:Plan, verifier:str, digests:dict|None=None)->dict:
             "source_digests": json.dumps(digests, sort_keys=True),
             "verifier": verifier}
 
-# %% ../nbs/05_write.ipynb #6b974dda
+# %% ../nbs/05_write.ipynb #0fbddf99
 class Entry(NamedTuple):
     "One tensor to write."
     name: str  # its name in the output
@@ -235,13 +235,26 @@ def _kernel_copy(src:int, f, start:int, n:int)->int:
     f.seek(off + done)
     return done
 
+BUFFER = 1 << 20  # bytes read and written at a time where the kernel's copy is slower
+
+def _read_write(src, f, start:int, stop:int, progress=None):
+    "Append bytes `start:stop` of the open file `src` to file `f` through one small reused buffer."
+    buf = memoryview(bytearray(max(1, min(BUFFER, stop - start))))
+    src.seek(start)
+    while start < stop:
+        k = src.readinto(buf[:min(len(buf), stop - start)])
+        if not k: raise CheckpointError(f"{src.name}: ends before byte {stop}; the file is truncated, re-download it")
+        f.write(buf[:k]); start += k
+        if progress is not None: progress.update(k)
+
 def _copy(f, span:Span, window:int, progress=None):
-    "Append the bytes of `span` to file `f`, `window` bytes at a time: copied by the kernel, or written from mapped windows."
-    with open(span.path, "rb") as src:
+    "Append the bytes of `span` to file `f`: by the kernel where they line up with the output modulo `ALIGN`, else through a buffer."
+    f.flush()
+    with open(span.path, "rb", buffering=0) as src:
+        if not (KERNEL_COPY and (span.start - f.tell()) % ALIGN == 0): return _read_write(src, f, span.start, span.stop, progress)
         for i in range(span.start, span.stop, window):
             n = min(window, span.stop - i)
-            if (done := _kernel_copy(src.fileno(), f, i, n)) < n:
-                for piece in mapped(span.path, i + done, i + n, window): f.write(piece)
+            if (done := _kernel_copy(src.fileno(), f, i, n)) < n: _read_write(src, f, i + done, i + n)
             if progress is not None: progress.update(n)
 
 def _refuse_nonfinite(data, e:Entry, window:int=WINDOW):
