@@ -391,7 +391,6 @@ d = { 'settings': { 'branch': 'main',
                                    'speculators.write.provenance': ('write.html#provenance', 'speculators/write.py'),
                                    'speculators.write.rewrite_metadata': ('write.html#rewrite_metadata', 'speculators/write.py'),
                                    'speculators.write.same_bytes': ('write.html#same_bytes', 'speculators/write.py'),
-                                   'speculators.write.scan_file': ('write.html#scan_file', 'speculators/write.py'),
                                    'speculators.write.staged_dir': ('write.html#staged_dir', 'speculators/write.py'),
                                    'speculators.write.write_plan': ('write.html#write_plan', 'speculators/write.py'),
                                    'speculators.write.write_safetensors': ('write.html#write_safetensors', 'speculators/write.py')}}}

@@ -14,10 +14,10 @@ import speculators
 from .core import CheckpointError, OutputError
 
 # %% auto #0
-__all__ = ['MAX_SHARD_SIZE', 'WINDOW', 'FLOAT_BITS', 'HASH_WINDOW', 'ALIGN', 'ALIGN_MIN_BYTES', 'KERNEL_COPY', 'BUFFER', 'Plan',
+__all__ = ['MAX_SHARD_SIZE', 'WINDOW', 'FLOAT_BITS', 'ALIGN', 'ALIGN_MIN_BYTES', 'KERNEL_COPY', 'BUFFER', 'Plan',
            'check_output_path', 'staged_dir', 'mapped', 'pieces', 'same_bytes', 'nonfinite', 'count_nonfinite',
            'hub_blob_sha256', 'file_digest', 'digest_placeholder', 'provenance', 'Entry', 'data_start_residue',
-           'rewrite_metadata', 'write_safetensors', 'scan_file', 'write_plan', 'plan_bytes']
+           'rewrite_metadata', 'write_safetensors', 'write_plan', 'plan_bytes']
 
 # %% ../nbs/05_write.ipynb #38e43c80
 @dataclass
@@ -134,9 +134,8 @@ def count_nonfinite(buf, dtype:torch.dtype)->int:
     a = np.frombuffer(buf, itype)
     return int(((a & ((1 << (8 * a.itemsize - 1)) - 1)) >= inf).sum())
 
-# %% ../nbs/05_write.ipynb #61c74a70
+# %% ../nbs/05_write.ipynb #93255466
 import xxhash
-HASH_WINDOW = 1 << 26  # bytes hashed per call: few calls (each waits for the GIL), and little of the file mapped at a time
 _PLACEHOLDER = "xxh3_128:" + "0" * 32  # the length of a computed digest
 
 def hub_blob_sha256(path)->str|None:
@@ -145,12 +144,23 @@ def hub_blob_sha256(path)->str|None:
     ok = len(real.name) == 64 and all(c in "0123456789abcdef" for c in real.name) and real.parent.name == "blobs"
     return real.name if ok else None
 
-def file_digest(path, window:int=HASH_WINDOW)->str:
-    "`sha256:<hex>` of a Hugging Face cache blob (its name: free), else `xxh3_128:<hex>` of the file's bytes."
-    if sha := hub_blob_sha256(path): return f"sha256:{sha}"
-    h = xxhash.xxh3_128()
-    for piece in mapped(path, 0, Path(path).stat().st_size, window): h.update(piece)
-    return f"xxh3_128:{h.hexdigest()}"
+def file_digest(path, # a source weights file
+                entries:list=(), # `Entry`s of tensors whose bytes lie in it (`at`), to check for NaN/Inf in the same pass
+                window:int=WINDOW)->str:
+    "`sha256:<hex>` of a Hugging Face cache blob (its name: free), else `xxh3_128:<hex>` of the file's bytes; `entries` refused if they hold a NaN/Inf."
+    path = Path(path)
+    sha = hub_blob_sha256(path)
+    h, ranges, pos = None if sha else xxhash.xxh3_128(), [], 0
+    for e in sorted({e.at: e for e in entries}.values(), key=lambda e: e.at.start):  # each source tensor once, in file order
+        if e.at.start < pos: _refuse_nonfinite(e.at, e, window); continue  # overlaps another: checked alone
+        if h is not None and e.at.start > pos: ranges.append((pos, e.at.start, None))  # bytes only hashed: header, dropped tensors
+        ranges.append((e.at.start, e.at.stop, e)); pos = e.at.stop
+    if h is not None: ranges.append((pos, path.stat().st_size, None))
+    for a, b, e in ranges:
+        for piece in mapped(path, a, b, window):
+            if h is not None: h.update(piece)
+            if e is not None and nonfinite(piece, e.dtype): _refuse_nonfinite(e.at, e, window)
+    return f"sha256:{sha}" if sha else f"xxh3_128:{h.hexdigest()}"
 
 def digest_placeholder(path)->str:
     "A string of the length `file_digest(path)` will have (the Hub blob's digest itself): a header written with it can be patched in place."
@@ -166,7 +176,7 @@ def provenance(ck, plan:Plan, verifier:str, digests:dict|None=None)->dict:
             "source_digests": json.dumps(digests, sort_keys=True),
             "verifier": verifier}
 
-# %% ../nbs/05_write.ipynb #0fbddf99
+# %% ../nbs/05_write.ipynb #c3d92620
 class Entry(NamedTuple):
     "One tensor to write."
     name: str  # its name in the output
@@ -220,7 +230,7 @@ def _checked(e:Entry):
     if not ok: raise CheckpointError(f"tensor {e.source or e.name} read as {got}, its header said {e.dtype} {tuple(e.shape)}")
     return data
 
-KERNEL_COPY = hasattr(os, "copy_file_range")  # Linux; elsewhere (or switched off) the mapped bytes are written
+KERNEL_COPY = hasattr(os, "copy_file_range")  # Linux; elsewhere (or switched off) the bytes go through a buffer
 _NO_KERNEL_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF, errno.EPERM}
 
 def _kernel_copy(src:int, f, start:int, n:int)->int:
@@ -270,7 +280,7 @@ def write_safetensors(path, # the file to write
                       metadata:dict, # strings stored under `__metadata__`
                       progress=None, # a tqdm-like bar to advance by bytes
                       window:int=WINDOW, # bytes checked and copied at a time
-                      checked:bool=False)->int: # the tensors that lie in files were checked for NaN/Inf elsewhere (`scan_file`)
+                      checked:bool=False)->int: # the tensors that lie in files were checked for NaN/Inf elsewhere (`file_digest`)
     "Stream tensors into one safetensors file, refusing NaN/Inf (naming the tensor); returns the bytes of tensor data written."
     h, off = _header(entries, metadata)
     with open(path, "wb") as f:
@@ -291,7 +301,7 @@ def write_safetensors(path, # the file to write
         if run: _copy(f, run, window, progress)
     return off
 
-# %% ../nbs/05_write.ipynb #47368ab8
+# %% ../nbs/05_write.ipynb #cb2792fb
 def _shards(entries, max_size):
     groups, cur, size = [], [], 0
     for e in entries:
@@ -299,24 +309,6 @@ def _shards(entries, max_size):
         if cur and size + n > max_size: groups.append(cur); cur, size = [], 0
         cur.append(e); size += n
     return groups + [cur]
-
-def scan_file(path, # a source weights file
-              entries:list=(), # `Entry`s of tensors whose bytes lie in it (`at`), to check for NaN/Inf
-              window:int=WINDOW)->str:
-    "One pass over `path`: its digest (as `file_digest`), each of `entries` refused if it holds a NaN/Inf, checked in the same windows."
-    path = Path(path)
-    sha = hub_blob_sha256(path)
-    h, ranges, pos = None if sha else xxhash.xxh3_128(), [], 0
-    for e in sorted({e.at: e for e in entries}.values(), key=lambda e: e.at.start):  # each source tensor once, in file order
-        if e.at.start < pos: _refuse_nonfinite(e.at, e, window); continue  # overlaps another: checked alone
-        if h is not None and e.at.start > pos: ranges.append((pos, e.at.start, None))  # bytes only hashed: header, dropped tensors
-        ranges.append((e.at.start, e.at.stop, e)); pos = e.at.stop
-    if h is not None: ranges.append((pos, path.stat().st_size, None))
-    for a, b, e in ranges:
-        for piece in mapped(path, a, b, window):
-            if h is not None: h.update(piece)
-            if e is not None and nonfinite(piece, e.dtype): _refuse_nonfinite(e.at, e, window)
-    return f"sha256:{sha}" if sha else f"xxh3_128:{h.hexdigest()}"
 
 def write_plan(plan:Plan, ck, out:Path, verifier:str="", max_shard_size:int=MAX_SHARD_SIZE, progress=None)->int:
     "Stream `plan`'s tensors from checkpoint `ck`, bit-exact, and its config into directory `out`; returns the number of tensors."
@@ -336,7 +328,7 @@ def write_plan(plan:Plan, ck, out:Path, verifier:str="", max_shard_size:int=MAX_
     blank = provenance(ck, plan, verifier, {p.name: digest_placeholder(p) for p in files})  # the real digests have the same lengths
     scanner = ThreadPoolExecutor(1, thread_name_prefix="scan")  # one pass per source file, in the order the copy goes
     try:
-        scans = {p.name: scanner.submit(scan_file, p, inside.get(p.resolve(), [])) for p in files}
+        scans = {p.name: scanner.submit(file_digest, p, inside.get(p.resolve(), [])) for p in files}
         total = sum(write_safetensors(out/n, g, blank, progress, checked=True) for n, g in zip(names, groups))
         meta = provenance(ck, plan, verifier, {k: s.result() for k, s in scans.items()})  # raises what a scan found
     finally: scanner.shutdown(wait=False, cancel_futures=True)  # on an error, the file at hand may finish in the background
