@@ -13,7 +13,8 @@ maps), as one file and as shards, and reports side by side, in one run, for each
 - peak RSS of the conversion process, the largest tensor of the source, and their difference;
 - the reference package when it can be installed in a separate virtual environment (`--reference`).
 
-Times are the median of `--repeat` runs, each on a warm page cache. The targets (issue D) are checked and printed:
+The copy and our conversion run in turns (copy, ours, copy, ours, ...; `--repeat` pairs, each run after the same pause), on a warm
+page cache; times are medians, and net/copy is the median of each pair's ratio. The targets (issue D) are checked and printed:
 net conversion time at most 1.3x the copy, and peak RSS at most the largest tensor plus 300 MB.
 
     python bench/convert.py                 # real 8B shapes: writes ~8 GB under ./bench-work (not run in CI)
@@ -99,6 +100,18 @@ def median_run(cmd, n, written=None, env=None, cwd=None):
         inner += [float(l.split("=")[1]) for l in err.splitlines() if l.startswith("bench-main-seconds=")]
     return statistics.median(ts), rss, statistics.median(inner) if inner else None
 
+def paired_runs(copy_cmd, copy_out:Path, ours_cmd, ours_out:Path, n:int):
+    """`n` pairs of runs, the copy then ours, each after `settle`, each output deleted after its run (but for our last): whatever drifts on
+    the machine over minutes affects both alike. Returns the copy times, our wall and net times (`main()` measured in the process), in run
+    order, and our largest peak RSS."""
+    cp, wall, net, rss = [], [], [], 0
+    for i in range(n):
+        settle(); cp.append(run(copy_cmd)[0]); clear(copy_out)
+        settle(); t, r, err = run(ours_cmd)
+        wall.append(t); rss = max(rss, r); net += [float(l.split("=")[1]) for l in err.splitlines() if l.startswith("bench-main-seconds=")]
+        if i < n - 1: clear(ours_out)
+    return cp, wall, net, rss
+
 # Our conversion runs this repository's code (whatever is installed; `--code` for another checkout), through the console script's entry point,
 # and reports how long `main()` itself took: the conversion net of the interpreter's start-up, `import speculators.cli` and exit.
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}  # the first entry is also the working directory of the timed processes
@@ -129,12 +142,17 @@ def reference_env(work:Path):
 
 def mb(n): return f"{n / 1e6:,.0f} MB"
 
+SETTLE = 3.0  # seconds to wait before each timed run (see `settle`)
+
 def settle():
-    """Write back what earlier runs left dirty, and give the filesystem a moment to free what was deleted (untimed), so that no run pays
-    for another's: writing while gigabytes are written back is 2-3x slower here, and on a filesystem mounted with `discard` (like this
-    machine's) a file deleted just before a run makes the run pay for discarding its blocks. Deleting each output also keeps the page cache
-    from filling up, which makes every later run reclaim pages as it writes (up to 5x slower here)."""
-    os.sync(); time.sleep(1)
+    """Write back what earlier runs left dirty, then wait `SETTLE` seconds (untimed), so that no run pays for another's: writing while
+    gigabytes are written back is 2-3x slower here, and on a filesystem mounted with `discard` (like this machine's) a file deleted just
+    before a run makes the run pay for discarding its blocks. The wait is longer than the 2 s after which a virtual machine whose balloon
+    device reports free pages to the host (virtio-balloon free page reporting, as on this one: bit 5 of /sys/bus/virtio/devices/*/features)
+    hands the memory freed by the last deletion back: with a wait of 1 s the copy of the same 850 MB took 0.33 s or 1.0 s at random, with 3-4 s
+    the two clusters remain but rarer. Copy and ours run in turns so that what remains affects both alike. Deleting each output also keeps
+    the page cache from filling up, which makes every later run reclaim pages as it writes (up to 5x slower here)."""
+    os.sync(); time.sleep(SETTLE)
 
 def clear(path:Path):
     for p in Path(path).parent.glob(Path(path).name): shutil.rmtree(p)
@@ -160,14 +178,14 @@ def main():
     ap.add_argument("--size", choices=list(SIZES), default="8b")
     ap.add_argument("--dir", default="bench-work", help="working directory (deleted at the end unless --keep)")
     ap.add_argument("--keep", action="store_true", help="keep the working directory (and reuse its checkpoints next time)")
-    ap.add_argument("--repeat", type=int, default=None, help="runs per measurement, median reported (default: 3 for 8b, 1 for small)")
+    ap.add_argument("--repeat", type=int, default=None, help="runs per measurement, median reported (default: 5 for 8b, 1 for small)")
     ap.add_argument("--cases", default=None, help="comma-separated subset, e.g. eagle-single,eagle3-sharded")
     ap.add_argument("--reference", action="store_true", help="also time the reference package (installed into a separate venv)")
     ap.add_argument("--code", default=str(ROOT), help="directory holding the `speculators` package to time (default: this repository),"
                     " e.g. an export of another commit: git archive COMMIT speculators | tar -x -C DIR")
     ap.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    work, n = Path(a.dir).absolute(), a.repeat or (3 if a.size == "8b" else 1)
+    work, n = Path(a.dir).absolute(), a.repeat or (5 if a.size == "8b" else 1)
     ENV["PYTHONPATH"] = os.pathsep.join([str(Path(a.code).absolute()), *filter(None, [os.environ.get("PYTHONPATH")])])
     if a.build_only:  # in its own process, so that the measured processes do not inherit its peak RSS
         verifier, cases = build(work, SIZES[a.size])
@@ -193,7 +211,8 @@ def main():
     else:  # its start-up, measured as ours is: a process that imports what a conversion imports and exits
         ref_start = median_run([str(ref.parent/"python"), "-c", "import speculators.__main__"], max(n, 3), env=REF_ENV, cwd=work)[0]
         print(f"reference start-up: {ref_start:.2f} s (`import speculators.__main__` in its venv)")
-    print(f"times: median of {n} run(s) each (start-up: of {max(n, 5)}), page cache warm\n")
+    print(f"times: median of {n} run(s) each (start-up: of {max(n, 5)}), page cache warm; copy and ours in turns, each run {SETTLE:.0f} s after"
+          " the last one's output was deleted\n")
     head = (f"{'case':15} {'source':>9} {'written':>9} {'copy s':>7} {'sha256 s':>8} {'digest s':>8} {'ours s':>7} {'start s':>7} {'net s':>6} {'net/copy':>8} "
             f"{'peak RSS':>9} {'largest':>9} {'RSS-largest':>11}" + ("  ref s  ref-start s  ref-net/copy   ref RSS" if ref else ""))
     print(head); print("-" * len(head))
@@ -201,15 +220,14 @@ def main():
     for algo, src, largest in cases:
         size = sum(f.stat().st_size for f in src.iterdir() if f.name != "config.json")
         run(["cp", "-r", str(src), str(work/"copy")]); clear(work/"copy")  # the same page-cache state for both
-        cp_t, _, _ = median_run(["cp", "-r", str(src), str(work/"copy")], n, work/"copy")
-        clear(work/"copy")
         sha_t, dig_t = hash_time(src, n, "sha256"), hash_time(src, n, "ours")
         cmd = OURS + ["convert", str(src), "--algorithm", algo, "--verifier", str(verifier), "--output-path", str(work/"out"),
                       "--no-validate", "--quiet"]
-        t, rss, net = median_run(cmd, n, work/"out")
+        cps, walls, nets, rss = paired_runs(["cp", "-r", str(src), str(work/"copy")], work/"copy", cmd, work/"out", n)
+        cp_t, t, net, ratio = (statistics.median(x) for x in (cps, walls, nets, [a / b for a, b in zip(nets, cps)]))
         written = sum(f.stat().st_size for f in (work/"out").iterdir() if f.suffix == ".safetensors")
         clear(work/"out")
-        line = (f"{src.name:15} {mb(size):>9} {mb(written):>9} {cp_t:7.2f} {sha_t:8.2f} {dig_t:8.2f} {t:7.2f} {t - net:7.2f} {net:6.2f} {net / cp_t:8.2f} "
+        line = (f"{src.name:15} {mb(size):>9} {mb(written):>9} {cp_t:7.2f} {sha_t:8.2f} {dig_t:8.2f} {t:7.2f} {t - net:7.2f} {net:6.2f} {ratio:8.2f} "
                 f"{mb(rss):>9} {mb(largest):>9} {mb(rss - largest):>11}")
         if ref:
             try:
@@ -220,20 +238,21 @@ def main():
             except SystemExit as e: line += f"  reference failed: {str(e).splitlines()[-1][:60]}"
             shutil.rmtree(work/"ref-out", ignore_errors=True)
         print(line, flush=True)
-        results.append((src.name, net / cp_t, rss - largest))
+        results.append((src.name, ratio, rss - largest, cps, nets))
     print("\nsource: checkpoint bytes (what the copy copies); written: tensor bytes we write (the EAGLE layout drops the draft's copy of the"
           " embedding after comparing it with the verifier's). copy: `cp -r` of the checkpoint directory. sha256: one thread computing the"
           " SHA-256 of the source weights files (what recording SHA-256 digests as provenance would cost: one file's SHA-256 cannot be"
           " split across cores). digest: the XXH3-128 digests a conversion records instead (`speculators.write.file_digest`). ours: wall time of the whole conversion process. net: the"
           " conversion itself, timed inside that process around `main()`, so net of the interpreter's start-up, `import speculators.cli`"
           " and exit; start: ours - net, the process's own start-up and exit (compare with the start-up line above). net/copy: the"
-          " ratio the target is about. RSS-largest: peak RSS of the conversion process above the largest source tensor."
+          " ratio the target is about: the median, over the pairs of runs (a copy, then ours), of each pair's net / copy. RSS-largest: peak RSS of the conversion process above the largest source tensor."
           + (" ref: the reference package's `speculators convert` (one run; no validation), wall time; ref-start: its start-up;"
              " ref-net/copy: (ref - ref-start) / copy; ref RSS: its peak RSS." if ref else ""))
     print(f"\ntargets: net/copy <= {TIME_TARGET}, RSS-largest <= {mb(RSS_TARGET)}" + (" (at this size the times are noise; the"
           " targets are meant for --size 8b)" if a.size != "8b" else ""))
-    for name, ratio, over in results:
-        print(f"  {name:15} time {'met' if ratio <= TIME_TARGET else 'NOT met'} ({ratio:.2f}x the copy), "
+    for name, ratio, over, cps, nets in results:
+        each = ", ".join(f"{b:.2f}/{a:.2f}" for a, b in zip(cps, nets))
+        print(f"  {name:15} time {'met' if ratio <= TIME_TARGET else 'NOT met'} ({ratio:.2f}x the copy; net/copy s of each pair: {each}), "
               f"memory {'met' if over <= RSS_TARGET else 'NOT met'} ({mb(over)} over the largest tensor)")
     if not a.keep: shutil.rmtree(work)
 
