@@ -88,16 +88,17 @@ def run(cmd, env=None, cwd=None):
     if os.waitstatus_to_exitcode(status): raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{err[-2000:]}")
     return wall, ru.ru_maxrss * 1024, err
 
-def median_run(cmd, n, written=None, env=None, cwd=None):
-    """Median wall time, the largest peak RSS, and the median of what the process measured itself (`main` seconds, or None) of `n` runs.
-    `written`: what a run writes, deleted after it (untimed), but for the last run's."""
+def inner_seconds(err:str)->list:
+    "What a timed process measured itself and printed (`bench-main-seconds=`): `main()` alone."
+    return [float(l.split("=")[1]) for l in err.splitlines() if l.startswith("bench-main-seconds=")]
+
+def median_run(cmd, n, env=None, cwd=None):
+    "Median wall time, the largest peak RSS, and the median of what the process measured itself (`main` seconds, or None) of `n` runs."
     ts, rss, inner = [], 0, []
-    for i in range(n):
-        if written and i: clear(written)
+    for _ in range(n):
         settle()
         t, r, err = run(cmd, env or ENV, cwd)
-        ts.append(t); rss = max(rss, r)
-        inner += [float(l.split("=")[1]) for l in err.splitlines() if l.startswith("bench-main-seconds=")]
+        ts.append(t); rss = max(rss, r); inner += inner_seconds(err)
     return statistics.median(ts), rss, statistics.median(inner) if inner else None
 
 def paired_runs(copy_cmd, copy_out:Path, ours_cmd, ours_out:Path, n:int):
@@ -107,8 +108,8 @@ def paired_runs(copy_cmd, copy_out:Path, ours_cmd, ours_out:Path, n:int):
     cp, wall, net, rss = [], [], [], 0
     for i in range(n):
         settle(); cp.append(run(copy_cmd)[0]); clear(copy_out)
-        settle(); t, r, err = run(ours_cmd)
-        wall.append(t); rss = max(rss, r); net += [float(l.split("=")[1]) for l in err.splitlines() if l.startswith("bench-main-seconds=")]
+        settle(); t, r, err = run(ours_cmd, ENV)
+        wall.append(t); rss = max(rss, r); net += inner_seconds(err)
         if i < n - 1: clear(ours_out)
     return cp, wall, net, rss
 
