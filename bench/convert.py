@@ -34,14 +34,12 @@ def bf16(*shape):
     import torch
     return torch.empty(*shape, dtype=torch.bfloat16).normal_(0, 0.02)
 
-def layer(prefix, H, I, nh, nkv, width):
+def layer(prefix, H, I, nh, nkv, width, norms=("post_attention_layernorm",)):
+    "One decoder layer's tensors under `prefix`, with the shapes the package itself knows (`speculators.format.layer_shapes`)."
     import torch
-    d = H // nh
-    t = {f"{prefix}.self_attn.q_proj.weight": bf16(nh * d, width), f"{prefix}.self_attn.k_proj.weight": bf16(nkv * d, width),
-         f"{prefix}.self_attn.v_proj.weight": bf16(nkv * d, width), f"{prefix}.self_attn.o_proj.weight": bf16(H, nh * d),
-         f"{prefix}.mlp.gate_proj.weight": bf16(I, H), f"{prefix}.mlp.up_proj.weight": bf16(I, H), f"{prefix}.mlp.down_proj.weight": bf16(H, I),
-         f"{prefix}.post_attention_layernorm.weight": torch.ones(H, dtype=torch.bfloat16)}
-    return t
+    from speculators.format import layer_shapes
+    shapes = layer_shapes(prefix, H, I, nh, nkv, H // nh, in_width=width, norms=norms)
+    return {k: bf16(*s) if len(s) == 2 else torch.ones(*s, dtype=torch.bfloat16) for k, s in shapes.items()}
 
 def save(sd, path, sharded):
     from safetensors.torch import save_file
@@ -64,9 +62,8 @@ def build(work:Path, s:dict):
     (v/"config.json").write_text(json.dumps({**cfg, "architectures": ["LlamaForCausalLM"], "model_type": "llama",
                                              "num_hidden_layers": s["layers"], "tie_word_embeddings": False}))
     e1 = {"embed_tokens.weight": embed, "fc.weight": bf16(H, 2 * H), **layer("layers.0", H, I, nh, nkv, H)}
-    e3 = {"fc.weight": bf16(H, 3 * H), **layer("midlayer", H, I, nh, nkv, 2 * H), "norm.weight": torch.ones(H, dtype=torch.bfloat16),
-          "midlayer.input_layernorm.weight": torch.ones(H, dtype=torch.bfloat16), "midlayer.hidden_norm.weight": torch.ones(H, dtype=torch.bfloat16),
-          "lm_head.weight": bf16(Vd, H)}
+    e3 = {"fc.weight": bf16(H, 3 * H), **layer("midlayer", H, I, nh, nkv, 2 * H, ("input_layernorm", "hidden_norm", "post_attention_layernorm")),
+          "norm.weight": torch.ones(H, dtype=torch.bfloat16), "lm_head.weight": bf16(Vd, H)}
     targets = torch.randperm(V)[:Vd].sort().values
     e3["d2t"] = targets - torch.arange(Vd); t2d = torch.zeros(V, dtype=torch.bool); t2d[targets] = True; e3["t2d"] = t2d
     cases = []

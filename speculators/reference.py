@@ -1,4 +1,4 @@
-"""What a draft computed in the repository that trained it, written from the equations in `FORMATS.md` with plain torch operations on the source's own tensor names: the independent half of every equivalence check.
+"""The Llama operations every layout's reference forward is written with, from their equations with plain torch, on tensors under their source names: the independent half of every equivalence check.
 
 Docs: https://speculators.github.io/speculators/reference.html.md"""
 
@@ -11,8 +11,7 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['rms_norm', 'llama3_inv_freq', 'rope_tables', 'attention', 'mlp', 'eagle_source_forward', 'eagle3_source_forward',
-           'modelopt_eagle3_forward']
+__all__ = ['rms_norm', 'llama3_inv_freq', 'rope_tables', 'attention', 'mlp']
 
 # %% ../nbs/04_reference.ipynb #6463c010
 def rms_norm(x, w, eps:float):
@@ -61,123 +60,5 @@ def attention(x, wq, wk, wv, wo, nh:int, nkv:int, d:int, cos, sin, bq=None, bk=N
 
 def mlp(x, wg, wu, wd, act:str="silu"):
     "The gated feed-forward block: down(act(gate(x)) * up(x)); `act` is the config's `hidden_act` (SwiGLU with silu)."
-    from transformers.activations import ACT2FN
+    from transformers.activations import ACT2FN  # only validation runs a forward, and it has loaded transformers anyway
     return F.linear(ACT2FN[act](F.linear(x, wg)) * F.linear(x, wu), wd)
-
-# %% ../nbs/04_reference.ipynb #4b718fdf
-def _get(sd, k): return sd.get(k) if k in sd else None  # works for dicts and `Checkpoint`s
-
-def eagle_source_forward(sd, # source tensors by their source names
-                         cfg:dict, # the source config.json
-                         input_ids, # (B, T)
-                         hidden_states, # (B, T, H) the verifier's last hidden states, aligned with input_ids
-                         embed, # (V, H) the verifier's token embedding
-                         head): # (V, H) the verifier's output head
-    "Logits (B, T, V) of an EAGLE v1/v2/HASS draft, computed as the research code computes them."
-    w = lambda k: _get(sd, k)
-    dt = w("fc.weight").dtype
-    H, nh = cfg["hidden_size"], cfg["num_attention_heads"]
-    nkv, d, eps = cfg.get("num_key_value_heads") or nh, H // nh, cfg.get("rms_norm_eps") or 1e-6
-    e, f = F.embedding(input_ids, embed.to(dt)), hidden_states.to(dt)
-    en = w("embed_layernorm.weight") if w("embed_layernorm.weight") is not None else w("post_embedding_layernorm.weight")
-    if en is not None: e = rms_norm(e, en, eps)
-    if w("hidden_layernorm.weight") is not None: f = rms_norm(f, w("hidden_layernorm.weight"), eps)
-    x = F.linear(torch.cat([e, f], -1), w("fc.weight"), w("fc.bias"))
-    B, T = input_ids.shape
-    pos = torch.arange(T, device=x.device)[None].expand(B, T)
-    cos, sin = rope_tables(pos, d, cfg.get("rope_theta") or 10000.0, dt, cfg.get("rope_scaling"))
-    p = "layers.0."
-    x = x + attention(x, *(w(f"{p}self_attn.{n}_proj.weight") for n in "qkvo"), nh, nkv, d, cos, sin,
-                      *(w(f"{p}self_attn.{n}_proj.bias") for n in "qkv"))
-    x = x + mlp(rms_norm(x, w(f"{p}post_attention_layernorm.weight"), eps), *(w(f"{p}mlp.{n}_proj.weight") for n in ("gate", "up", "down")),
-                cfg.get("hidden_act") or "silu")
-    if w("lm_head_layernorm.weight") is not None: x = rms_norm(x, w("lm_head_layernorm.weight"), eps)
-    return F.linear(x, head.to(dt))
-
-# %% ../nbs/04_reference.ipynb #97f0025b
-def eagle3_source_forward(sd, # source tensors by their source names
-                          cfg:dict, # the source config.json
-                          input_ids, # (B, T)
-                          hidden_states, # (B, T, k*Ht) the verifier's auxiliary hidden states, concatenated in ascending layer order
-                          embed, # (V, H) the verifier's token embedding (used when the draft has none)
-                          norm_before_residual:bool=False): # the speculators flag
-    "Logits (B, T, Vd) of an EAGLE-3 draft over its draft vocabulary, computed as the EAGLE code computes them."
-    w = lambda k: _get(sd, k)
-    first = "midlayer." if w("midlayer.hidden_norm.weight") is not None else "layers.0."
-    dt = w("fc.weight").dtype
-    H, nh = w("norm.weight").shape[0], cfg["num_attention_heads"]
-    nkv, d, eps = cfg.get("num_key_value_heads") or nh, cfg.get("head_dim") or H // nh, cfg.get("rms_norm_eps") or 1e-6
-    own = w("embed_tokens.weight")
-    e = F.embedding(input_ids, own if own is not None else embed.to(dt))
-    x = F.linear(hidden_states.to(dt), w("fc.weight"))
-    B, T = input_ids.shape
-    cos, sin = rope_tables(torch.arange(T, device=x.device)[None].expand(B, T), d, cfg.get("rope_theta") or 10000.0, dt, cfg.get("rope_scaling"))
-    attn = lambda p, h: attention(h, *(w(f"{p}self_attn.{n}_proj.weight") for n in "qkvo"), nh, nkv, d, cos, sin)
-    ffn = lambda p, h: mlp(rms_norm(h, w(f"{p}post_attention_layernorm.weight"), eps), *(w(f"{p}mlp.{n}_proj.weight") for n in ("gate", "up", "down")),
-                           cfg.get("hidden_act") or "silu")
-    h = rms_norm(x, w(f"{first}hidden_norm.weight"), eps)
-    x = (h if norm_before_residual else x) + attn(first, torch.cat([rms_norm(e, w(f"{first}input_layernorm.weight"), eps), h], -1))
-    x = x + ffn(first, x)
-    i = 1
-    while w(f"layers.{i}.self_attn.q_proj.weight") is not None:
-        p = f"layers.{i}."
-        x = x + attn(p, rms_norm(x, w(f"{p}input_layernorm.weight"), eps))
-        x = x + ffn(p, x)
-        i += 1
-    return F.linear(rms_norm(x, w("norm.weight"), eps), w("lm_head.weight"))
-
-# %% ../nbs/04_reference.ipynb #08b2b993
-def modelopt_eagle3_forward(sd, # the exported tensors by their exported names (`midlayer.*` or `layers.<i>.*`)
-                            cfg:dict, # the exported config.json
-                            input_ids, # (B, T)
-                            hidden_states, # (B, T, k*H) outputs of the verifier layers named by ModelOpt's aux ids, ascending
-                            embed, # (V, H) the verifier's token embedding
-                            double_norm:bool): # the 0.41+ computation (input_layernorm applied to the fused hidden before hidden_norm)
-    "Logits (B, T, Vd) of a ModelOpt EAGLE-3 export, computed the way ModelOpt computes them (transformers layers + its pre-hook)."
-    from torch import nn
-    from transformers import LlamaConfig
-    from transformers.models.llama.modeling_llama import LlamaDecoderLayer, LlamaRMSNorm, LlamaRotaryEmbedding
-    from speculators.format import rope_parameters
-    keys = list(sd.keys())
-    first = "midlayer." if any(k.startswith("midlayer.") for k in keys) else "layers.0."
-    w = lambda k: _get(sd, k)
-    dt, H = w("fc.weight").dtype, w("norm.weight").shape[0]
-    eps = cfg.get("rms_norm_eps") or 1e-6
-    lc = LlamaConfig(hidden_size=H, intermediate_size=w(f"{first}mlp.gate_proj.weight").shape[0], num_attention_heads=cfg["num_attention_heads"],
-                     num_key_value_heads=cfg.get("num_key_value_heads") or cfg["num_attention_heads"], head_dim=cfg.get("head_dim"),
-                     rms_norm_eps=eps, hidden_act=cfg.get("hidden_act") or "silu", max_position_embeddings=cfg.get("max_position_embeddings") or 2048,
-                     rope_parameters=rope_parameters(cfg.get("rope_theta") or 10000.0, cfg.get("rope_scaling")), attention_bias=False, mlp_bias=False)
-    lc._attn_implementation = "sdpa"  # the attention function ModelOpt trains with by default
-    n = 1 + len({k.split(".")[1] for k in keys if k.startswith("layers.") and not k.startswith("layers.0.")})
-    layers = nn.ModuleList(LlamaDecoderLayer(lc, i) for i in range(n))
-    a0 = layers[0].self_attn
-    for name in ("q_proj", "k_proj", "v_proj"):  # ModelOpt `_expand_first_attn_in_dim`
-        lin = getattr(a0, name); setattr(a0, name, nn.Linear(2 * H, lin.out_features, bias=False))
-    hidden_norm, embeds_norm = LlamaRMSNorm(H, eps), LlamaRMSNorm(H, eps)
-    if not double_norm: layers[0].input_layernorm = nn.Identity()  # 0.37/0.39: the embedding norm is its own module
-    fc, norm, lm_head = nn.Linear(lc.hidden_size, 1, bias=False), LlamaRMSNorm(H, eps), nn.Linear(H, 1, bias=False)
-    state = {}
-    for k in keys:
-        if k.startswith(first):
-            rest = k[len(first):]
-            if rest == "hidden_norm.weight": hidden_norm.weight = nn.Parameter(w(k)); continue
-            if rest == "input_layernorm.weight" and not double_norm: embeds_norm.weight = nn.Parameter(w(k)); continue
-            state[f"0.{rest}"] = w(k)
-        elif k.startswith("layers."): state[k[len("layers."):]] = w(k)
-    layers.load_state_dict(state, strict=True, assign=True)
-    fc.weight, norm.weight, lm_head.weight = (nn.Parameter(w(k)) for k in ("fc.weight", "norm.weight", "lm_head.weight"))
-    e_norm = layers[0].input_layernorm if double_norm else embeds_norm
-    embeds = F.embedding(input_ids, embed.to(dt))
-    def hook(module, args, kwargs):  # ModelOpt's `_eagle3_attention_forward_pre_hook`
-        kwargs["hidden_states"] = torch.cat((e_norm(embeds), hidden_norm(kwargs["hidden_states"])), dim=-1)
-        return args, kwargs
-    handle = a0.register_forward_pre_hook(hook, with_kwargs=True)
-    try:
-        B, T = input_ids.shape
-        x = fc(hidden_states.to(dt))
-        pos = torch.arange(T, device=x.device)[None].expand(B, T)
-        pe = LlamaRotaryEmbedding(lc).to(x.device)(x, pos)
-        mask = torch.full((T, T), torch.finfo(dt).min, dtype=dt, device=x.device).triu(1)[None, None].expand(B, 1, T, T)
-        for layer in layers: x = layer(x, attention_mask=mask, position_ids=pos, position_embeddings=pe)
-        return lm_head(norm(x))
-    finally: handle.remove()

@@ -10,15 +10,16 @@ import contextlib, functools, hashlib, json, math, os, shutil, tempfile, time
 from pathlib import Path
 import torch
 import torch.nn.functional as F
-from .testing import TINY, eagle_draft_tensors, eagle_draft_config, eagle3_draft_tensors, eagle3_draft_config
-from .testing import save_state_dict, read_config
-from .reference import eagle_source_forward, eagle3_source_forward
+from .testing import TINY, save_state_dict, read_config
+from .checkpoint import Checkpoint
+from .layouts.eagle import eagle_draft_tensors, eagle_draft_config, eagle_source_forward, eagle_loss
+from .layouts.eagle3 import eagle3_draft_tensors, eagle3_draft_config, eagle3_source_forward, eagle3_loss, default_aux_ids
+from .validate import load_verifier, verifier_states
 
 # %% auto #0
 __all__ = ['GRAMMAR', 'FIXTURE_VERSION', 'FIXTURE_CODE', 'DRAFT_KINDS', 'TRAINED_DRAFTS', 'grammar', 'corpus', 'prompts',
-           'fixtures_dir', 'code_hash', 'fixture_key', 'cached_build', 'warmup_cosine', 'eagle3_aux_ids',
-           'trained_verifier', 'load_verifier', 'verifier_states', 'eagle_loss', 'eagle3_loss', 'draft_vocabulary',
-           'trained_draft', 'trained_drafts', 'draft_agreement']
+           'fixtures_dir', 'code_hash', 'fixture_key', 'cached_build', 'warmup_cosine', 'trained_verifier',
+           'draft_vocabulary', 'trained_draft', 'trained_drafts', 'draft_agreement']
 
 # %% ../nbs/01c_trained.ipynb #3163c38c
 GRAMMAR = dict(vocab_size=TINY["vocab_size"], topics=2, branch=4, probs=(0.55, 0.25, 0.12, 0.08), zipf=1.0, seed=0)
@@ -82,7 +83,8 @@ def fixtures_dir(cache=None)->Path:
     if os.environ.get("SPECULATORS_FIXTURES"): return Path(os.environ["SPECULATORS_FIXTURES"])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home()/".cache")/"speculators"/"fixtures"
 
-FIXTURE_CODE = ("speculators.trained", "speculators.testing", "speculators.reference")  # modules whose source decides the bytes
+FIXTURE_CODE = ("speculators.trained", "speculators.testing", "speculators.reference", "speculators.format",
+                "speculators.layouts.eagle", "speculators.layouts.eagle3")  # modules whose source decides the bytes
 
 def code_hash()->str:
     "A short hash of the source of the `FIXTURE_CODE` modules."
@@ -129,10 +131,6 @@ def warmup_cosine(opt, steps:int):
     return torch.optim.lr_scheduler.LambdaLR(opt, lam)
 
 # %% ../nbs/01c_trained.ipynb #e4c20306
-def eagle3_aux_ids(n_layers:int)->list:
-    "EAGLE-3's default auxiliary layers for a verifier of `n_layers` layers, as indices into `output_hidden_states` (0 = embeddings)."
-    return [2, n_layers // 2, n_layers - 3]
-
 def trained_verifier(cache=None, # cache root (see `fixtures_dir`)
                      steps:int=150, # optimizer steps, each on a fresh batch
                      lr:float=1e-2, # peak learning rate (`warmup_cosine` schedule)
@@ -163,56 +161,6 @@ def trained_verifier(cache=None, # cache root (see `fixtures_dir`)
     return cached_build("verifier", dict(steps=steps, lr=lr, batch=batch, length=length, seed=seed, sizes=sizes, grammar=GRAMMAR),
                         build, cache)
 
-# %% ../nbs/01c_trained.ipynb #00653517
-def load_verifier(path):
-    "The `LlamaForCausalLM` saved in `path`, in eval mode."
-    from safetensors.torch import load_file
-    from transformers import LlamaConfig, LlamaForCausalLM
-    with torch.random.fork_rng(devices=[]): model = LlamaForCausalLM(LlamaConfig.from_pretrained(path))
-    model.load_state_dict(load_file(Path(path)/"model.safetensors"))
-    return model.eval()
-
-@torch.no_grad()
-def verifier_states(verifier, # a verifier directory or a loaded `LlamaForCausalLM`
-                    ids, # (B, T) token ids
-                    aux_ids:list|None=None, # layers for the aux states, `output_hidden_states` indices (default `eagle3_aux_ids`)
-                    chunk:int=256)->dict: # sequences per forward
-    "The verifier's `logits` (B, T, V), `last` hidden state (B, T, H) and `aux` states (B, T, 3H) on `ids`."
-    from speculators.validate import verifier_states as states
-    model = verifier if isinstance(verifier, torch.nn.Module) else load_verifier(verifier)
-    aux_ids = aux_ids or eagle3_aux_ids(model.config.num_hidden_layers)
-    parts = [states(model, x, aux_ids) for x in ids.split(chunk)]
-    return {k: torch.cat([p[k] for p in parts]) for k in ("logits", "last", "aux")}
-
-# %% ../nbs/01c_trained.ipynb #3ec3b402
-def eagle_loss(sd:dict, # draft tensors by their source names
-               cfg:dict, # the draft's config.json
-               ids, # (B, T) token ids
-               st:dict, # `verifier_states` of `ids`
-               embed, # (V, H) the verifier's embedding
-               head, # (V, H) the verifier's head
-               v_weight:float=1.0, # weight of the feature regression (EAGLE: 1.0)
-               p_weight:float=0.1)->torch.Tensor: # weight of the token cross-entropy (EAGLE: 0.1)
-    "EAGLE's training loss: smooth L1 on the verifier's next feature plus cross-entropy against its next-token distribution."
-    f, H = st["last"], st["last"].shape[-1]
-    x = eagle_source_forward(sd, cfg, ids[:, 1:], f[:, :-1], embed, torch.eye(H, dtype=f.dtype))  # identity head: the feature
-    target = st["logits"][:, 1:].softmax(-1)
-    return v_weight * F.smooth_l1_loss(x, f[:, 1:]) + p_weight * F.cross_entropy(F.linear(x, head).flatten(0, 1), target.flatten(0, 1))
-
-# %% ../nbs/01c_trained.ipynb #2197abe1
-def eagle3_loss(sd:dict, # draft tensors by their source names
-                cfg:dict, # the draft's config.json
-                ids, # (B, T) token ids
-                st:dict, # `verifier_states` of `ids` (with the aux states the draft reads)
-                embed, # (V, H) the verifier's embedding
-                t2d)->torch.Tensor: # (V,) bool: the verifier ids in the draft vocabulary
-    "EAGLE-3's training loss: cross-entropy against the verifier's distribution over the draft vocabulary, where its top-1 is in it."
-    logp = eagle3_source_forward(sd, cfg, ids[:, 1:], st["aux"][:, :-1], embed).log_softmax(-1)
-    logits = st["logits"][:, 1:]
-    mask = t2d[logits.argmax(-1)].to(logp.dtype)
-    ce = -(logits[..., t2d].softmax(-1) * logp).sum(-1)
-    return (ce * mask).sum() / mask.sum().clamp(min=1)
-
 # %% ../nbs/01c_trained.ipynb #224014d4
 def draft_vocabulary(ids, # training token ids, any shape
                      size:int, # draft vocabulary size
@@ -232,7 +180,7 @@ def _train_draft(path, kind, verifier, steps, lr, batch, n_seqs, length, seed, d
     embed, head = vw["model.embed_tokens.weight"], vw["lm_head.weight"]
     ids = corpus(n_seqs, length, seed, split="draft")
     with _reproducible(seed):
-        st = verifier_states(verifier, ids, aux_ids)
+        st = verifier_states(load_verifier(verifier), ids, aux_ids or default_aux_ids(vcfg["num_hidden_layers"]), chunk=256)
         if kind == "eagle3":
             extra = {"eagle_aux_hidden_state_layer_ids": aux_ids} if aux_ids else {}
             sd, cfg = eagle3_draft_tensors(vcfg, draft_vocab, seed=seed), eagle3_draft_config(vcfg, draft_vocab, **extra)
@@ -264,7 +212,7 @@ def trained_draft(kind:str, # one of `DRAFT_KINDS`
                   length:int=32, # tokens per sequence
                   seed:int=0, # seed of the initial weights, the training text and the batch order
                   draft_vocab:int|None=48, # eagle3: draft vocabulary size; None: the verifier's (no d2t/t2d)
-                  aux_ids:list|None=None, # eagle3: verifier layers read (default `eagle3_aux_ids`)
+                  aux_ids:list|None=None, # eagle3: verifier layers read (default `default_aux_ids`)
                   v_weight:float=1.0, # eagle1/hass: weight of the feature regression
                   p_weight:float=0.1)->Path: # eagle1/hass: weight of the token cross-entropy
     "The directory of a draft of `kind` trained against `verifier`, in its original layout, from the fixture cache (built on first use)."
@@ -298,14 +246,13 @@ def draft_agreement(draft, # a draft directory in its source layout (EAGLE v1/v2
                     aux_ids:list|None=None, # EAGLE-3: layers to feed (default: the draft config's, else EAGLE's)
                     shuffle:bool=False)->float: # feed each sequence the verifier states of another sequence
     "How often the draft's top-1 next token is the verifier's, at each position of `ids`."
-    from speculators.checkpoint import Checkpoint
     ck, model = Checkpoint(draft), load_verifier(verifier)
     sd, cfg = {k: ck.get(k) for k in ck.keys()}, ck.config
     ids = prompts() if ids is None else ids
     embed, head = model.model.embed_tokens.weight.detach(), model.lm_head.weight.detach()
     with torch.no_grad():
         if "norm.weight" in sd:  # EAGLE-3: a final norm and its own head
-            st = verifier_states(model, ids, aux_ids or cfg.get("eagle_aux_hidden_state_layer_ids"))
+            st = verifier_states(model, ids, aux_ids or cfg.get("eagle_aux_hidden_state_layer_ids") or default_aux_ids(model.config.num_hidden_layers))
             h = st["aux"].roll(1, 0) if shuffle else st["aux"]
             pred = eagle3_source_forward(sd, cfg, ids[:, 1:], h[:, :-1], embed).argmax(-1)
             if "d2t" in sd: pred = pred + sd["d2t"][pred]

@@ -12,11 +12,13 @@ from transformers import LlamaConfig, PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import CausalLMOutput
 from transformers.models.llama.modeling_llama import LlamaDecoderLayer, LlamaRMSNorm, LlamaRotaryEmbedding
 import speculators
-from ..core import ValidationError
+from fastcore.basics import patch
+from ..core import ValidationError, quiet_transformers
+from ..checkpoint import verifier_embeddings
+from ..format import rope_scaling_of
 
 # %% auto #0
-__all__ = ['layer_config_dict', 'EagleSpeculatorConfig', 'EagleSpeculator', 'attach_verifier', 'causal_mask', 'forward',
-           'strict_from_pretrained', 'from_pretrained']
+__all__ = ['layer_config_dict', 'EagleSpeculatorConfig', 'EagleSpeculator', 'causal_mask', 'strict_from_pretrained']
 
 # %% ../../nbs/03_models_eagle.ipynb #f03bc2e0
 _LAYER_KEYS = ("model_type", "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
@@ -29,7 +31,7 @@ def layer_config_dict(c:LlamaConfig)->dict:
     d = {k: v for k, v in c.to_dict().items() if k in _LAYER_KEYS}
     rp = d["rope_parameters"]
     d["rope_theta"] = rp["rope_theta"]
-    d["rope_scaling"] = None if rp.get("rope_type", "default") == "default" else {k: v for k, v in rp.items() if k != "rope_theta"}
+    d["rope_scaling"] = rope_scaling_of(rp)
     return d
 
 def _layer_config(c):
@@ -73,6 +75,10 @@ class EagleSpeculatorConfig(PretrainedConfig):
     def verifier(self)->str|None:
         "The verifier recorded in the config."
         return self.speculators_config.get("verifier", {}).get("name_or_path")
+    @property
+    def hidden_states_width(self)->int:
+        "The width of the verifier states the draft reads: its last hidden state."
+        return self.transformer_layer_config.hidden_size
 
 # %% ../../nbs/03_models_eagle.ipynb #ce6e6e1b
 class EagleSpeculator(PreTrainedModel):
@@ -98,9 +104,9 @@ class EagleSpeculator(PreTrainedModel):
         self.post_init()
 
 # %% ../../nbs/03_models_eagle.ipynb #f7af0bdb
+@patch
 def attach_verifier(self:EagleSpeculator, verifier)->EagleSpeculator:
     "Take the token embedding and output head from `verifier` (path, Hub id, `Checkpoint`, transformers model, or `(embed, head)`)."
-    from speculators.checkpoint import verifier_embeddings
     if isinstance(verifier, tuple): embed, head = verifier[:2]
     elif isinstance(verifier, nn.Module): embed, head = verifier.get_input_embeddings().weight, verifier.get_output_embeddings().weight
     else: embed, head = verifier_embeddings(verifier)
@@ -113,7 +119,6 @@ def attach_verifier(self:EagleSpeculator, verifier)->EagleSpeculator:
     self.verifier_embed = embed.detach().to(w.device, w.dtype)
     self.verifier_head = head.detach().to(w.device, w.dtype)
     return self
-EagleSpeculator.attach_verifier = attach_verifier
 
 # %% ../../nbs/03_models_eagle.ipynb #6ec1f596
 def causal_mask(B:int, T:int, dtype, device)->torch.Tensor:
@@ -121,6 +126,7 @@ def causal_mask(B:int, T:int, dtype, device)->torch.Tensor:
     m = torch.full((T, T), torch.finfo(dtype).min, dtype=dtype, device=device).triu(1)
     return m[None, None].expand(B, 1, T, T)
 
+@patch
 def forward(self:EagleSpeculator,
             input_ids:torch.LongTensor, # (B, T) token ids
             hidden_states:torch.Tensor, # (B, T, H) the verifier's last hidden states, aligned with `input_ids`
@@ -140,13 +146,10 @@ def forward(self:EagleSpeculator,
     if isinstance(x, tuple): x = x[0]
     if self.config.layernorms: x = self.pre_lm_head_layernorm(x)
     return CausalLMOutput(logits=nn.functional.linear(x, self.verifier_head))
-EagleSpeculator.forward = forward
 
 # %% ../../nbs/03_models_eagle.ipynb #97403530
 def strict_from_pretrained(cls, path, *args, allow_missing=(), **kwargs):
     "`PreTrainedModel.from_pretrained`, but a missing (other than `allow_missing`), unexpected or mis-shaped tensor is an error."
-    from transformers import PreTrainedModel
-    from speculators.core import quiet_transformers
     with quiet_transformers(errors_only=True):  # the load report says missing weights were "newly initialized": here they are an error instead
         model, info = PreTrainedModel.from_pretrained.__func__(cls, path, *args, output_loading_info=True, **kwargs)
     missing = set(info.get("missing_keys") or ())
@@ -155,8 +158,8 @@ def strict_from_pretrained(cls, path, *args, allow_missing=(), **kwargs):
     if bad: raise ValidationError(f"{path}: the checkpoint does not match the model: {bad}")
     return model, missing
 
-@classmethod
-def from_pretrained(cls, path, # the converted directory (or Hub id)
+@patch(cls_method=True)
+def from_pretrained(cls:EagleSpeculator, path, # the converted directory (or Hub id)
                     *args, verifier=None, # where to read the verifier's embedding and head; `False`: do not attach
                     **kwargs):
     "Load a converted draft (strictly: no missing or unexpected tensors) and attach its verifier."
@@ -166,4 +169,3 @@ def from_pretrained(cls, path, # the converted directory (or Hub id)
         if not v: raise ValidationError(f"{path}: the config names no verifier; pass `verifier=`")
         model.attach_verifier(v)
     return model.eval()
-EagleSpeculator.from_pretrained = from_pretrained

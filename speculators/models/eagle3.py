@@ -12,12 +12,13 @@ from transformers import LlamaConfig, PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import CausalLMOutput
 from transformers.models.llama.modeling_llama import LlamaAttention, LlamaDecoderLayer, LlamaMLP, LlamaRMSNorm, LlamaRotaryEmbedding
 import speculators
+from fastcore.basics import patch
 from ..core import ValidationError
+from ..checkpoint import verifier_embeddings
 from .eagle import _layer_config, causal_mask, layer_config_dict, strict_from_pretrained
 
 # %% auto #0
-__all__ = ['Eagle3SpeculatorConfig', 'Eagle3FirstLayer', 'Eagle3Speculator', 'attach_verifier', 'forward', 'draft_to_verifier',
-           'from_pretrained']
+__all__ = ['Eagle3SpeculatorConfig', 'Eagle3FirstLayer', 'Eagle3Speculator']
 
 # %% ../../nbs/03b_models_eagle3.ipynb #2d2e9d21
 class Eagle3SpeculatorConfig(PretrainedConfig):
@@ -59,6 +60,10 @@ class Eagle3SpeculatorConfig(PretrainedConfig):
     def verifier(self)->str|None: return self.speculators_config.get("verifier", {}).get("name_or_path")
     @property
     def num_aux_hidden_states(self)->int: return getattr(self.transformer_layer_config, "num_aux_hidden_states", 3)
+    @property
+    def hidden_states_width(self)->int:
+        "The width of the verifier states the draft reads: `num_aux_hidden_states` x the verifier's hidden size."
+        return self.num_aux_hidden_states * (self.target_hidden_size or self.transformer_layer_config.hidden_size)
 
 # %% ../../nbs/03b_models_eagle3.ipynb #06f6c12a
 class Eagle3FirstLayer(nn.Module):
@@ -108,13 +113,14 @@ class Eagle3Speculator(PreTrainedModel):
             self.register_buffer("t2d", torch.zeros(V, dtype=torch.bool))
         else: self.d2t = self.t2d = None
         self.register_buffer("verifier_embed", None, persistent=False)
+        self.verifier_head = None  # the draft has its own head
         self.post_init()
 
 # %% ../../nbs/03b_models_eagle3.ipynb #f9f71fbe
+@patch
 def attach_verifier(self:Eagle3Speculator, verifier)->Eagle3Speculator:
     "Take the token embedding from `verifier` when the draft has none of its own."
     if self.embed_tokens is not None: return self
-    from speculators.checkpoint import verifier_embeddings
     if isinstance(verifier, tuple): embed = verifier[0]
     elif isinstance(verifier, torch.Tensor): embed = verifier
     elif isinstance(verifier, nn.Module): embed = verifier.get_input_embeddings().weight
@@ -125,10 +131,9 @@ def attach_verifier(self:Eagle3Speculator, verifier)->Eagle3Speculator:
                               f"{(tl.vocab_size, tl.hidden_size)}: wrong verifier for this draft")
     self.verifier_embed = embed.detach().to(self.fc.weight.device, self.fc.weight.dtype)
     return self
-Eagle3Speculator.attach_verifier = attach_verifier
-Eagle3Speculator.verifier_head = None
 
 # %% ../../nbs/03b_models_eagle3.ipynb #0689834c
+@patch
 def forward(self:Eagle3Speculator,
             input_ids:torch.LongTensor, # (B, T) token ids (verifier vocabulary)
             hidden_states:torch.Tensor, # (B, T, k*Ht) the verifier's aux hidden states, concatenated in ascending layer order
@@ -148,16 +153,15 @@ def forward(self:Eagle3Speculator,
         x = layer(x, attention_mask=mask, position_ids=position_ids, position_embeddings=pe)
         if isinstance(x, tuple): x = x[0]
     return CausalLMOutput(logits=self.lm_head(self.norm(x)))
-Eagle3Speculator.forward = forward
 
+@patch
 def draft_to_verifier(self:Eagle3Speculator, ids:torch.LongTensor)->torch.LongTensor:
     "Map draft-vocabulary ids to verifier ids: `id + d2t[id]` (the identity for a full vocabulary)."
     return ids if self.d2t is None else ids + self.d2t[ids]
-Eagle3Speculator.draft_to_verifier = draft_to_verifier
 
 # %% ../../nbs/03b_models_eagle3.ipynb #931507a9
-@classmethod
-def from_pretrained(cls, path, # the converted directory (or Hub id)
+@patch(cls_method=True)
+def from_pretrained(cls:Eagle3Speculator, path, # the converted directory (or Hub id)
                     *args, verifier=None, # where to read the verifier's embedding when the draft has none; `False`: do not attach
                     **kwargs):
     "Load a converted EAGLE-3 draft strictly, and attach the verifier's embedding when the draft has none of its own."
@@ -168,4 +172,3 @@ def from_pretrained(cls, path, # the converted directory (or Hub id)
         if not v: raise ValidationError(f"{path}: the draft has no embedding and the config names no verifier; pass `verifier=`")
         model.attach_verifier(v)
     return model.eval()
-Eagle3Speculator.from_pretrained = from_pretrained
