@@ -22,7 +22,8 @@ EAGLE1_DEFAULT_CFG = {"algorithm": "eagle", "config": LAYOUTS["eagle"].attach_de
 EAGLE3_DEFAULT_CFG = {"algorithm": "eagle3", "config": LAYOUTS["eagle3"].attach_defaults}
 MEDUSA_DEFAULT_CFG = {"algorithm": "medusa", "config": LAYOUTS["medusa"].attach_defaults}
 
-def parse_mode(mode)->tuple: # an algorithm name, a list of `(algorithm, config)` pairs, or a preset dict
+def parse_mode(mode, # an algorithm name, a list of `(algorithm, config)` pairs, or a preset dict
+              )->tuple:
     "`(algorithm, config)` from a mode, the config completed with the family's defaults."
     if isinstance(mode, str): pairs = [(mode, {})]
     elif isinstance(mode, dict):
@@ -75,7 +76,8 @@ def attach_draft(model, # a `transformers` causal LM (modified in place)
 def export_draft(model, # a model from `attach_draft`
                  output_path, # the directory to write
                  verifier=None, # the base model's directory or Hub id (default: `model.name_or_path`)
-                 **kwargs)->Path: # passed to the converter (`overwrite`, `verifier_name_or_path`, `prompts`, `min_acceptance`, ...)
+                 **kwargs, # passed to the converter (`overwrite`, `verifier_name_or_path`, `prompts`, `min_acceptance`, ...)
+                )->Path:
     "Write the attached draft: EAGLE / EAGLE-3 in the Speculators format (converted and validated), Medusa in the Medusa layout."
     from safetensors.torch import save_file
     layout, verifier = LAYOUTS[model.speculative_algorithm], verifier or model.name_or_path
@@ -87,7 +89,9 @@ def export_draft(model, # a model from `attach_draft`
         (Path(d)/"config.json").write_text(json.dumps(cfg, indent=2))
         return convert_model(d, layout, verifier, output_path, **kwargs)
 
-def save_attached(model, path)->Path:
+def save_attached(model, # a model from `attach_draft`
+                  path, # the directory to write
+                 )->Path:
     "Save a model with an attached draft: the base (`save_pretrained`) under `base/`, the draft and its mode beside it."
     from safetensors.torch import save_file
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
@@ -96,7 +100,8 @@ def save_attached(model, path)->Path:
     (path/"speculative.json").write_text(json.dumps({"algorithm": model.speculative_algorithm, "config": model.speculative_config}))
     return path
 
-def load_attached(path, freeze_base:bool=True):
+def load_attached(path, # a directory written by `save_attached`
+                  freeze_base:bool=True): # freeze the base model's parameters
     "Load a model saved by `save_attached`: the base, the draft attached again, its trained weights restored."
     from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM

@@ -40,9 +40,9 @@ def _read_json(path:Path, what:str)->dict:
 # %% ../nbs/02b_checkpoint.ipynb #842abd82
 class Span(NamedTuple):
     "The bytes of one tensor in a local safetensors file: `path`, and the byte range `start:stop` of its data."
-    path: Path
-    start: int
-    stop: int
+    path: Path  # the local safetensors file
+    start: int  # the offset of the tensor's first byte in the file
+    stop: int  # the offset just past its last byte
 
 class _SafetensorsFile:
     def __init__(self, path:Path):
@@ -115,7 +115,10 @@ def _open_file(path:Path):
 # %% ../nbs/02b_checkpoint.ipynb #bc07e0cc
 class Checkpoint:
     "Lazy view of a checkpoint: its `config`, tensor names, shapes and dtypes without loading, and each tensor on demand."
-    def __init__(self, source, revision=None, cache_dir=None):
+    def __init__(self,
+                 source, # local directory or file, Hugging Face id (`org/name`), http(s) URL, or a `Source`
+                 revision=None, # Hub branch, tag or commit
+                 cache_dir=None): # Hugging Face cache (default: huggingface_hub's)
         self.source = resolve(source, revision, cache_dir)
         self._config, self._map, self._files = None, None, {}
 
@@ -186,23 +189,37 @@ def _file_for(self:Checkpoint, k):
 @patch
 def keys(self:Checkpoint)->list: return list(self.weight_map)
 @patch
-def shape(self:Checkpoint, k)->tuple: return self._file_for(k).meta(k)[0]
+def shape(self:Checkpoint,
+          k, # a tensor name
+         )->tuple: return self._file_for(k).meta(k)[0]
 @patch
-def dtype(self:Checkpoint, k)->torch.dtype: return self._file_for(k).meta(k)[1]
+def dtype(self:Checkpoint,
+          k, # a tensor name
+         )->torch.dtype: return self._file_for(k).meta(k)[1]
 @patch
-def nbytes(self:Checkpoint, k)->int:
+def nbytes(self:Checkpoint,
+           k, # a tensor name
+          )->int:
     s, dt = self._file_for(k).meta(k)
     n = 1
     for x in s: n *= x
     return n * dt.itemsize
 @patch
-def get(self:Checkpoint, k)->torch.Tensor: return self._file_for(k).get(k)
+def get(self:Checkpoint,
+        k, # a tensor name
+       )->torch.Tensor: return self._file_for(k).get(k)
 @patch
-def rows(self:Checkpoint, k, start:int, stop:int)->torch.Tensor:
+def rows(self:Checkpoint,
+         k, # a tensor name
+         start:int, # the first row read
+         stop:int, # the row after the last one read
+        )->torch.Tensor:
     "Rows `start:stop` of tensor `k`, reading only those (a safetensors slice, or a view of the memory-mapped `.bin`)."
     return self._file_for(k).rows(k, start, stop)
 @patch
-def span(self:Checkpoint, k)->Span|None:
+def span(self:Checkpoint,
+         k, # a tensor name
+        )->Span|None:
     "Where tensor `k`'s bytes lie in a local safetensors file (`Span`), for copying them as they are; `None` for `.bin` weights."
     return self._file_for(k).span(k)
 @patch
@@ -242,17 +259,20 @@ VERIFIER_EMBED_KEYS = ("model.embed_tokens.weight", "model.language_model.embed_
                        "language_model.model.embed_tokens.weight", "embed_tokens.weight")
 VERIFIER_HEAD_KEYS = ("lm_head.weight", "language_model.lm_head.weight")
 
-def text_config(cfg:dict)->dict:
+def text_config(cfg:dict, # a verifier's `config.json`, parsed
+               )->dict:
     "The language-model part of a verifier config (`text_config` for multimodal models)."
     return cfg.get("text_config") or cfg
 
-def verifier_embed_key(ck)->str:
+def verifier_embed_key(ck, # the verifier's `Checkpoint`
+                      )->str:
     "The name of the verifier's token embedding."
     embed = next((k for k in VERIFIER_EMBED_KEYS if k in ck), None)
     if embed is None: raise CheckpointError(f"{ck.source}: no token embedding found (looked for {', '.join(VERIFIER_EMBED_KEYS)})")
     return embed
 
-def verifier_head_key(ck)->str:
+def verifier_head_key(ck, # the verifier's `Checkpoint`
+                     )->str:
     "The name of the verifier's output head (the embedding's when they are tied)."
     h = next((k for k in VERIFIER_HEAD_KEYS if k in ck), None)
     if h is not None: return h
@@ -261,7 +281,9 @@ def verifier_head_key(ck)->str:
         raise CheckpointError(f"{ck.source}: no output head found (looked for {', '.join(VERIFIER_HEAD_KEYS)}) and embeddings are not tied")
     return verifier_embed_key(ck)
 
-def verifier_embeddings(ck, head:bool=True)->tuple:
+def verifier_embeddings(ck, # the verifier: a `Checkpoint`, or anything `Checkpoint` accepts
+                        head:bool=True, # also read the output head
+                       )->tuple:
     "The verifier's token embedding and output head (`None` unless `head`), `(V, H)` each, reading nothing else."
     ck = ck if isinstance(ck, Checkpoint) else Checkpoint(ck)
     ek = verifier_embed_key(ck)

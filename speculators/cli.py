@@ -6,70 +6,92 @@ Docs: https://speculators.github.io/speculators/cli.html.md"""
 
 # %% ../nbs/12_cli.ipynb #f655efdd
 from __future__ import annotations
-import argparse, json, logging, sys, tempfile
+import argparse, inspect, json, logging, sys, tempfile
 from pathlib import Path
+import torch
 from fastcore.docments import docments
 import speculators
 from .core import SpeculatorsError, UsageError, ValidationError, log, setup_logging
 from .convert import convert_model
 from .layout import check_kwargs
 from .registry import LAYOUTS
+from .testing import make_verifier
+from .validate import validate_conversion
 
 # %% auto #0
-__all__ = ['ALGOS', 'convert_parser', 'legacy_parser', 'parse_convert', 'demo', 'validate_parser', 'main']
+__all__ = ['ALGOS', 'parser_from', 'cli_options', 'convert_parser', 'legacy_parser', 'parse_convert', 'demo', 'validate_options',
+           'validate_parser', 'main']
 
-# %% ../nbs/12_cli.ipynb #47b45e99
-_DOC = docments(convert_model)
+# %% ../nbs/12_cli.ipynb #e8fcda5b
+def parser_from(p:argparse.ArgumentParser, # the parser to add to
+                func, # the function whose parameters (and their docments) become arguments
+                names:list, # the parameters to add, in order
+                positional:tuple=(), # those that are positional arguments
+                options:dict|None=None, # name -> overrides: `choices`, `metavar`, `required`, `help`, `flag` (its name), `show_default`
+               )->argparse.ArgumentParser:
+    "Add `names` of `func` to `p`, with the docments of `func` as their help."
+    doc, sig = docments(func, full=True, args_kwargs=True), inspect.signature(func).parameters
+    for name in names:
+        o, d = dict((options or {}).get(name, {})), sig[name]
+        help_, default, anno = o.pop("help", None) or doc[name]["docment"], d.default, d.annotation
+        flag = o.pop("flag", "--" + name.replace("_", "-"))
+        if name in positional: p.add_argument(name, help=help_, **o); continue
+        if anno in ("bool", bool) and default is False: p.add_argument(flag, action="store_true", help=help_, **o)
+        elif anno in ("bool", bool) and default is True: p.add_argument(o.pop("no", "--no-" + flag[2:]), dest=name, action="store_false", help=help_, **o)
+        elif anno in ("bool|None", "bool | None"): p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_, **o)
+        else:
+            typ = {"int": int, "float": float, "float|None": float, "int|None": int}.get(anno, None)
+            shown = "" if default in (None, inspect.Parameter.empty) or o.get("required") or not o.pop("show_default", True) else f" (default: {default})"
+            p.add_argument(flag, default=None if default is inspect.Parameter.empty else default, help=help_ + shown,
+                           **({"type": typ} if typ else {}), **o)
+    return p
+
+# %% ../nbs/12_cli.ipynb #216e9501
 ALGOS = LAYOUTS.algorithms  # the choices of --algorithm
 _LEGACY = "speculators convert ALGORITHM INPUT OUTPUT BASE_MODEL [--layernorms] [--fusion-bias] [--validate/--no-validate]"
 
-def _common(p):
-    p.add_argument("--validate-device", default="cpu", help=_DOC["validate_device"] + " (default: cpu)")
-    p.add_argument("--overwrite", action="store_true", help=_DOC["overwrite"])
-    p.add_argument("--verifier-name-or-path", default=None, help=_DOC["verifier_name_or_path"])
-    p.add_argument("--dry-run", action="store_true", help=_DOC["dry_run"])
-    p.add_argument("--no-vllm-check", dest="vllm_check", action="store_false", help="report what vLLM would misread instead of failing on it")
-    p.add_argument("--agreement", action=argparse.BooleanOptionalAction, default=None,
-                   help="measure agreement with the verifier (default: when its weights are at most 2 GB)")
-    p.add_argument("--min-acceptance", type=float, default=None, metavar="TAU", help=_DOC["min_acceptance"])
-    p.add_argument("--debug", action="store_true", help="show tracebacks and debug messages")
-    p.add_argument("--quiet", action="store_true", help="print only errors and the output path (no progress bar)")
+def cli_options(algorithm_kwargs:str="{}", # the layout's options as a JSON object (see below)
+                debug:bool=False, # show tracebacks and debug messages
+                quiet:bool=False): # print only errors and the output path (no progress bar)
+    "The options of `speculators convert` that belong to the command line, not to `convert_model`."
+
+_COMMON = ["validate_device", "overwrite", "verifier_name_or_path", "dry_run", "vllm_check", "agreement", "min_acceptance"]
+_OPTIONS = {"source": dict(metavar="MODEL"), "verifier": dict(required=True), "min_acceptance": dict(metavar="TAU"),
+            "algorithm": dict(choices=ALGOS, help="the `speculators_model_type` to write (default: detected from the weights; the layout "
+                              "chosen and its evidence are printed); the layouts that write each: " +
+                              "; ".join(f"{a}: {', '.join(l.title for l in LAYOUTS.for_algorithm(a))}" for a in ALGOS)),
+            "validate": dict(help="skip validation (not recommended)"), "vllm_check": dict(help="report what vLLM would misread instead of failing on it"),
+            "algorithm_kwargs": dict(metavar="JSON", show_default=False, help=docments(cli_options)["algorithm_kwargs"] + ": " + "; ".join(
+                f"{a}: " + ", ".join(f"{k} ({t.__name__})" for k, (t, _) in LAYOUTS.base(a).kwargs.items()) for a in ALGOS))}
 
 def convert_parser()->argparse.ArgumentParser:
-    "The parser of `speculators convert MODEL --algorithm ... --verifier ...`."
+    "The parser of `speculators convert MODEL [--algorithm ...] --verifier ...`, from the docments of `convert_model`."
     p = argparse.ArgumentParser(prog="speculators convert", description="Convert a draft checkpoint into the Speculators format.",
                                 epilog=f"The older form is accepted too:\n  {_LEGACY}\n"
                                        "  --layernorms / --fusion-bias: expect the extra norms / a fusion bias (checked against the weights)\n"
                                        "  --validate / --no-validate: validate the result (default: on)\n"
                                        "  and the options --validate-device, --overwrite, --verifier-name-or-path, --dry-run, --debug, --quiet",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", metavar="MODEL", help=_DOC["source"])
-    p.add_argument("--algorithm", default=None, choices=ALGOS, help="the `speculators_model_type` to write (default: detected from the "
-                   "weights, and the layout and its evidence printed): " + "; ".join(f"{a} ({', '.join(l.title for l in LAYOUTS.for_algorithm(a))})" for a in ALGOS))
-    p.add_argument("--verifier", required=True, help=_DOC["verifier"])
-    p.add_argument("--output-path", default="converted", help=_DOC["output_path"] + " (default: converted)")
-    p.add_argument("--algorithm-kwargs", default="{}", metavar="JSON",
-                   help="algorithm options as a JSON object; " + "; ".join(
-                       f"{a}: " + ", ".join(f"{k} ({t.__name__})" for k, (t, _) in LAYOUTS.base(a).kwargs.items()) for a in ALGOS))
-    p.add_argument("--no-validate", dest="validate", action="store_false", help="skip validation (not recommended)")
-    _common(p)
-    return p
+    parser_from(p, convert_model, ["source", "algorithm", "verifier", "output_path"], positional=("source",), options=_OPTIONS)
+    parser_from(p, cli_options, ["algorithm_kwargs"], options=_OPTIONS)
+    parser_from(p, convert_model, ["validate"] + _COMMON, options=_OPTIONS)
+    return parser_from(p, cli_options, ["debug", "quiet"])
 
+# %% ../nbs/12_cli.ipynb #0964be7e
 def legacy_parser()->argparse.ArgumentParser:
     "The parser of the older form `speculators convert eagle INPUT OUTPUT BASE_MODEL`."
     p = argparse.ArgumentParser(prog="speculators convert", usage=_LEGACY, description="Convert a draft (older form).")
-    p.add_argument("algorithm", choices=ALGOS, help="the `speculators_model_type` to write")
-    p.add_argument("input", help=_DOC["source"])
-    p.add_argument("output", help=_DOC["output_path"])
-    p.add_argument("base_model", help=_DOC["verifier"])
-    p.add_argument("--layernorms", action="store_true", default=None, help="expect the extra norms (checked against the weights)")
-    p.add_argument("--fusion-bias", action="store_true", default=None, help="expect a fusion bias (checked against the weights)")
-    p.add_argument("--validate", action=argparse.BooleanOptionalAction, default=True, help="validate the result (default: on)")
-    _common(p)
-    return p
+    doc, eagle = docments(convert_model), LAYOUTS.base("eagle").kwargs
+    p.add_argument("algorithm", choices=ALGOS, help=doc["algorithm"])
+    for name, what in (("input", "source"), ("output", "output_path"), ("base_model", "verifier")): p.add_argument(name, help=doc[what])
+    p.add_argument("--layernorms", action="store_true", default=None, help="expect the extra norms: " + eagle["layernorms"][1])
+    p.add_argument("--fusion-bias", action="store_true", default=None, help="expect a fusion bias: " + eagle["fusion_bias"][1])
+    p.add_argument("--validate", action=argparse.BooleanOptionalAction, default=True, help=doc["validate"] + " (default: on)")
+    parser_from(p, convert_model, _COMMON, options=_OPTIONS)
+    return parser_from(p, cli_options, ["debug", "quiet"])
 
 # %% ../nbs/12_cli.ipynb #93687859
-_TAKES_VALUE = {"--algorithm", "--verifier", "--output-path", "--validate-device", "--algorithm-kwargs", "--verifier-name-or-path"}
+_TAKES_VALUE = {"--algorithm", "--verifier", "--output-path", "--validate-device", "--algorithm-kwargs", "--verifier-name-or-path", "--min-acceptance"}
 
 def _positionals(args:list)->list:
     "The positional arguments, skipping the values of options that take one."
@@ -84,36 +106,34 @@ def _is_legacy(args:list)->bool:
     pos = _positionals(args)
     return "--algorithm" not in args and not any(a.startswith("--algorithm=") for a in args) and len(pos) >= 4 and pos[0] in ALGOS
 
-def parse_convert(args:list)->dict:
+def parse_convert(args:list, # the arguments after `speculators convert`
+                 )->dict:
     "Parse the arguments of `speculators convert` (either form) into `convert_model` arguments."
     if _is_legacy(args):
-        a = legacy_parser().parse_args(args)
-        kw = {k: v for k, v in (("layernorms", a.layernorms), ("fusion_bias", a.fusion_bias)) if v is not None}
-        return dict(source=a.input, algorithm=a.algorithm, verifier=a.base_model, output_path=a.output, validate=a.validate,
-                    validate_device=a.validate_device, overwrite=a.overwrite, verifier_name_or_path=a.verifier_name_or_path,
-                    dry_run=a.dry_run, vllm_check=a.vllm_check, agreement=a.agreement, min_acceptance=a.min_acceptance, progress=False if a.quiet else None, debug=a.debug, quiet=a.quiet, **kw)
+        a = vars(legacy_parser().parse_args(args))
+        kw = {k: v for k in ("layernorms", "fusion_bias") if (v := a.pop(k)) is not None}
+        a |= dict(source=a.pop("input"), output_path=a.pop("output"), verifier=a.pop("base_model"), progress=False if a["quiet"] else None)
+        return {**a, **kw}
     a = convert_parser().parse_args(args)
     try: kw = json.loads(a.algorithm_kwargs)
     except json.JSONDecodeError as e: raise UsageError(f"--algorithm-kwargs is not valid JSON ({e}); example: '{{\"fusion_bias\": true}}'") from None
     if not isinstance(kw, dict): raise UsageError(f"--algorithm-kwargs must be a JSON object, got {a.algorithm_kwargs}")
     if a.algorithm: check_kwargs(a.algorithm, LAYOUTS.base(a.algorithm).kwargs, kw)  # before mixing them with the options
-    return dict(source=a.model, algorithm=a.algorithm, verifier=a.verifier, output_path=a.output_path, validate=a.validate,
-                validate_device=a.validate_device, overwrite=a.overwrite, verifier_name_or_path=a.verifier_name_or_path,
-                dry_run=a.dry_run, vllm_check=a.vllm_check, agreement=a.agreement, min_acceptance=a.min_acceptance, progress=False if a.quiet else None, debug=a.debug, quiet=a.quiet, **kw)
+    if clash := sorted(set(kw) & set(vars(a))):  # without --algorithm they are checked after detection: never let one pass for an option
+        raise UsageError(f"unknown algorithm kwarg {clash[0]!r}: it is an option of the command (--{clash[0].replace('_', '-')}), not of a layout")
+    a = {k: v for k, v in vars(a).items() if k != "algorithm_kwargs"}
+    return {**a, "progress": False if a["quiet"] else None, **kw}
 
 # %% ../nbs/12_cli.ipynb #c36f8f56
-def demo(output_path=None)->Path:
+def demo(output_path=None, # where to write the converted demo draft (default: a temporary directory)
+        )->Path:
     "Build a tiny verifier and EAGLE v1 draft, convert, validate, load and run the result; returns the output directory."
-    import torch
-    from speculators.testing import make_verifier
-    from speculators.layouts.eagle import make_eagle_draft
-    from speculators.models.eagle import EagleSpeculator
     work = Path(tempfile.mkdtemp(prefix="speculators-demo-"))
     log.info(f"Building a tiny verifier and EAGLE draft in {work}")
     v = make_verifier(work/"verifier")
-    d = make_eagle_draft(work/"eagle-draft", v, "hass")
+    d = LAYOUTS["eagle"].make_draft(work/"eagle-draft", v, variant="hass")
     out = convert_model(d, "eagle", v, output_path or work/"converted")
-    m = EagleSpeculator.from_pretrained(out)
+    m = LAYOUTS["eagle"].model_class.from_pretrained(out)
     logits = m(input_ids=torch.tensor([[1, 2, 3]]), hidden_states=torch.randn(1, 3, m.config.transformer_layer_config.hidden_size)).logits
     log.info(f"Loaded the result with EagleSpeculator.from_pretrained: logits {tuple(logits.shape)}")
     return out
@@ -136,25 +156,21 @@ forms:
   speculators demo [--output-path DIR]
 """
 
+def validate_options(algorithm_kwargs:str="{}", # layout options the source needs to be planned, as a JSON object (e.g. `{"aux_ids_convention": "modelopt"}`)
+                     json:bool=False, # print the whole report as JSON on stdout
+                     debug:bool=False): # show tracebacks and debug messages
+    "The options of `speculators validate` that belong to the command line, not to `validate_conversion`."
+
 def validate_parser()->argparse.ArgumentParser:
-    "The parser of `speculators validate`."
-    from speculators.validate import validate_conversion
-    doc = docments(validate_conversion, args_kwargs=True)
+    "The parser of `speculators validate`, from the docments of `validate_conversion`."
     p = argparse.ArgumentParser(prog="speculators validate", description="Check a converted directory against its source and verifier: "
                                 "tensors, config, equivalence of the logits, agreement with the verifier, vLLM readiness. Exit 0 when equivalent.")
-    p.add_argument("converted", metavar="CONVERTED", help=doc["converted"])
-    p.add_argument("--source", required=True, help=doc["source"])
-    p.add_argument("--verifier", required=True, help=doc["verifier"])
-    p.add_argument("--device", default="cpu", help=doc["device"] + " (default: cpu)")
-    p.add_argument("--agreement", action=argparse.BooleanOptionalAction, default=True, help=doc["agreement"] + " (default: on)")
-    p.add_argument("--min-acceptance", type=float, default=None, metavar="TAU", help=doc["min_acceptance"])
-    p.add_argument("--algorithm-kwargs", default="{}", metavar="JSON", help=doc["kwargs"])
-    p.add_argument("--json", action="store_true", help="print the whole report as JSON on stdout")
-    p.add_argument("--debug", action="store_true", help="show tracebacks and debug messages")
-    return p
+    parser_from(p, validate_conversion, ["converted", "source", "verifier", "device", "agreement", "min_acceptance"], positional=("converted",),
+                options={"converted": dict(metavar="CONVERTED"), "source": dict(required=True), "verifier": dict(required=True),
+                         "agreement": dict(help="skip the agreement with the verifier (it loads the whole verifier)"), "min_acceptance": dict(metavar="TAU")})
+    return parser_from(p, validate_options, ["algorithm_kwargs", "json", "debug"], options={"algorithm_kwargs": dict(metavar="JSON", show_default=False)})
 
 def _validate(args:list):
-    from speculators.validate import validate_conversion
     a = validate_parser().parse_args(args)
     setup_logging(logging.DEBUG if a.debug else logging.INFO)
     try: kw = json.loads(a.algorithm_kwargs)
@@ -183,7 +199,7 @@ def _run(cmd:str, args:list):
     print(_USAGE, file=sys.stderr)
     raise SystemExit(2)
 
-def main(argv:list|None=None):
+def main(argv:list|None=None): # the arguments after `speculators` (default: `sys.argv[1:]`)
     "Entry point of the `speculators` console script."
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"): print(_USAGE); return

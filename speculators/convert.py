@@ -25,7 +25,8 @@ __all__ = ['verifier_name', 'convert_model', 'Converter', 'EagleConverter', 'Eag
 # %% ../nbs/11_convert.ipynb #8fdb8d2e
 _CACHE_PATH = re.compile(r"models--([^/]+?)--([^/]+)/snapshots/[0-9a-f]{40}/?$")
 
-def verifier_name(source)->str:
+def verifier_name(source, # the verifier's resolved `Source`
+                 )->str:
     "The Hub id of a verifier source when it has one, else its absolute local path (or URL)."
     if source.hub_id: return source.hub_id
     if m := _CACHE_PATH.search(str(source.root)): return f"{m.group(1)}/{m.group(2)}"
@@ -91,7 +92,7 @@ def convert_model(source=None, # the source draft: local path, Hugging Face id o
     for line in layout.summary(out, name, plan): log.info(line)
     return out
 
-# %% ../nbs/11_convert.ipynb #c91295b8
+# %% ../nbs/11_convert.ipynb #7d99a37b
 class Converter:
     "One algorithm's converter, in the form of the tool this replaces; `report` is the last conversion's `validation.json` (None if not validated)."
     algorithm:str = ""  # the `speculators_model_type` it writes
@@ -112,7 +113,10 @@ class EagleConverter(Converter):
     "Convert EAGLE v1/v2/HASS drafts to the Speculators `eagle` format."
     algorithm = "eagle"
     @delegates(Converter.convert)
-    def convert(self, input_path, output_path, base_model,
+    def convert(self,
+                input_path, # the source draft: local path, Hugging Face id or URL
+                output_path, # the directory to write
+                base_model, # the verifier: local path, Hugging Face id or URL
                 layernorms:bool|None=None, # expect the extra norms (checked against the weights; None: detect)
                 fusion_bias:bool|None=None, # expect a fusion bias (checked against the weights; None: detect)
                 validate:bool=True, # validate before moving the output into place

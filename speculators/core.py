@@ -42,7 +42,8 @@ class UsageError(SpeculatorsError):
 # %% ../nbs/00_core.ipynb #ff1e0f83
 log = logging.getLogger("speculators")
 
-def setup_logging(level=logging.INFO, stream=None):
+def setup_logging(level=logging.INFO, # the level below which messages are dropped
+                  stream=None): # where messages go; default: stderr
     "Send the `speculators` logger to `stream` (stderr by default), message text only."
     h = logging.StreamHandler(stream or sys.stderr)
     h.setFormatter(logging.Formatter("%(message)s"))
@@ -52,7 +53,8 @@ def setup_logging(level=logging.INFO, stream=None):
     return log
 
 # %% ../nbs/00_core.ipynb #a7ee1d97
-def human_bytes(n:int)->str:
+def human_bytes(n:int, # a number of bytes
+               )->str:
     "Format a byte count for people: `human_bytes(3_500_000) == '3.5 MB'`."
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if abs(n) < 1000 or unit == "TB": return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

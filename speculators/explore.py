@@ -31,7 +31,8 @@ def compare(converted, # the converted directory
             verifier, # the verifier directory (or a `Checkpoint`)
             ids:torch.Tensor, # (B, T) prompt token ids
             source=None, # the source draft, for the equivalence plot
-            verifier_model=None)->Comparison: # an already loaded verifier
+            verifier_model=None, # an already loaded verifier
+           )->Comparison:
     "Run the converted draft on the verifier's states for `ids`; with `source`, also the source layout's reference forward."
     vck = verifier if isinstance(verifier, Checkpoint) else Checkpoint(verifier)
     cck = Checkpoint(converted)
@@ -52,7 +53,11 @@ def compare(converted, # the converted directory
     return Comparison(ids, pv, pd, pr["agree"], src, logits)
 
 # %% ../nbs/14_explore.ipynb #87cf1920
-def plot_topk(c:Comparison, b:int=0, t:int=0, k:int=10, ax=None):
+def plot_topk(c:Comparison, # from `compare`
+              b:int=0, # the sequence
+              t:int=0, # the position
+              k:int=10, # how many of the verifier's top tokens to show
+              ax=None): # the matplotlib axes to draw on; default: a new figure
     "Bars of the verifier's top-`k` next-token probabilities at sequence `b`, position `t`, with the draft's for the same tokens."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(7, 3))
@@ -68,7 +73,8 @@ def plot_topk(c:Comparison, b:int=0, t:int=0, k:int=10, ax=None):
     return ax
 
 # %% ../nbs/14_explore.ipynb #85153bcc
-def plot_agreement(c:Comparison, ax=None):
+def plot_agreement(c:Comparison, # from `compare`
+                   ax=None): # the matplotlib axes to draw on; default: a new figure
     "Top-1 agreement of draft and verifier at each position, averaged over the prompts."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(7, 3))
@@ -78,7 +84,9 @@ def plot_agreement(c:Comparison, ax=None):
     ax.set_ylim(0, 1.05); ax.set_xlabel("position"); ax.set_ylabel("top-1 agreement"); ax.legend()
     return ax
 
-def plot_acceptance(c:Comparison, k_max:int=5, ax=None):
+def plot_acceptance(c:Comparison, # from `compare`
+                    k_max:int=5, # the largest number of draft tokens shown
+                    ax=None): # the matplotlib axes to draw on; default: a new figure
     "Teacher-forced acceptance length τ against the number of draft tokens k."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(4, 3))
@@ -89,7 +97,8 @@ def plot_acceptance(c:Comparison, k_max:int=5, ax=None):
     return ax
 
 # %% ../nbs/14_explore.ipynb #478b8007
-def plot_equivalence(c:Comparison, ax=None):
+def plot_equivalence(c:Comparison, # from `compare` with `source`
+                     ax=None): # the matplotlib axes to draw on; default: a new figure
     "Scatter of the converted draft's logits against the source layout's; the title gives the largest difference."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(4, 4))

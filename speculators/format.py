@@ -16,7 +16,9 @@ __all__ = ['ROPE_KINDS', 'LAYER_PROJECTIONS', 'rope_parameters', 'rope_scaling_o
 ROPE_KINDS = {"default": (), "linear": ("factor",), "dynamic": ("factor",),
               "llama3": ("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings")}
 
-def rope_parameters(theta:float, scaling:dict|None=None)->dict:
+def rope_parameters(theta:float, # the config's `rope_theta`
+                    scaling:dict|None=None, # the config's `rope_scaling`; None: the default RoPE
+                   )->dict:
     "transformers 5's `rope_parameters` from a config's `rope_theta` and `rope_scaling` (keyed by `type` or `rope_type`)."
     if not scaling: return {"rope_theta": theta, "rope_type": "default"}
     kind = scaling.get("rope_type", scaling.get("type"))
@@ -27,19 +29,28 @@ def rope_parameters(theta:float, scaling:dict|None=None)->dict:
             raise LayoutError(f"rope_scaling {scaling} needs a positive `{k}`")
     return {**{k: v for k, v in scaling.items() if k not in ("type", "rope_type")}, "rope_theta": theta, "rope_type": kind}
 
-def rope_scaling_of(rp:dict)->dict|None:
+def rope_scaling_of(rp:dict, # transformers 5's `rope_parameters`
+                   )->dict|None:
     "The legacy `rope_scaling` of transformers 5's `rope_parameters` `rp` (None for the default RoPE); its `rope_theta` is `rp['rope_theta']`."
     return None if rp.get("rope_type", "default") == "default" else {k: v for k, v in rp.items() if k != "rope_theta"}
 
 def layer_config(vocab_size:int, # the verifier's vocabulary size
-                 hidden_size:int, intermediate_size:int, num_attention_heads:int, num_key_value_heads:int, # the draft's sizes
+                 hidden_size:int, # the draft's hidden size
+                 intermediate_size:int, # the draft's MLP width
+                 num_attention_heads:int, # the draft's attention heads
+                 num_key_value_heads:int, # the draft's key/value heads
                  num_hidden_layers:int, # the draft's decoder layers, counted from its weights
                  head_dim:int|None=None, # per-head size (default hidden_size // num_attention_heads)
-                 hidden_act:str="silu", rms_norm_eps:float=1e-6, # the MLP's activation, the norms' epsilon
-                 rope_theta:float=10000.0, rope_scaling:dict|None=None, # RoPE base and scaling (legacy form, keyed by `type` or `rope_type`)
+                 hidden_act:str="silu", # the MLP's activation
+                 rms_norm_eps:float=1e-6, # the norms' epsilon
+                 rope_theta:float=10000.0, # RoPE base
+                 rope_scaling:dict|None=None, # RoPE scaling (legacy form, keyed by `type` or `rope_type`)
                  max_position_embeddings:int=2048, # positions RoPE is set up for
-                 bos_token_id=None, eos_token_id=None, pad_token_id=None, # the verifier's special tokens
-                 num_aux_hidden_states:int|None=None)->dict: # EAGLE-3: aux states `fc` fuses, written only when not 3
+                 bos_token_id=None, # the verifier's beginning-of-sequence token
+                 eos_token_id=None, # the verifier's end-of-sequence token(s)
+                 pad_token_id=None, # the verifier's padding token
+                 num_aux_hidden_states:int|None=None, # EAGLE-3: aux states `fc` fuses, written only when not 3
+                )->dict:
     "`transformer_layer_config`: a Llama decoder config with every field explicit."
     rp = rope_parameters(rope_theta, rope_scaling)
     d = {"model_type": "llama", "vocab_size": vocab_size, "hidden_size": hidden_size, "intermediate_size": intermediate_size,
@@ -56,9 +67,14 @@ def layer_config(vocab_size:int, # the verifier's vocabulary size
 LAYER_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")  # in the order layouts write them
 
 def layer_shapes(prefix:str, # e.g. 'layers.0' or 'midlayer'
-                 hidden_size:int, intermediate_size:int, num_attention_heads:int, num_key_value_heads:int, head_dim:int, # the sizes
+                 hidden_size:int, # the hidden size
+                 intermediate_size:int, # the MLP width
+                 num_attention_heads:int, # the attention heads
+                 num_key_value_heads:int, # the key/value heads
+                 head_dim:int, # the per-head size
                  in_width:int|None=None, # what q/k/v read (default hidden_size; 2H for the EAGLE-3 first layer)
-                 norms:tuple=("input_layernorm", "post_attention_layernorm"))->dict: # the RMSNorm weights the layer has, in writing order
+                 norms:tuple=("input_layernorm", "post_attention_layernorm"), # the RMSNorm weights the layer has, in writing order
+                )->dict:
     "Tensor name -> shape of one Llama decoder layer: the attention and MLP projections in `LAYER_PROJECTIONS` order, then `norms`."
     H, I, w = hidden_size, intermediate_size, in_width or hidden_size
     q, kv = num_attention_heads * head_dim, num_key_value_heads * head_dim
@@ -69,7 +85,8 @@ def layer_shapes(prefix:str, # e.g. 'layers.0' or 'midlayer'
 
 # %% ../nbs/02c_format.ipynb #9b359c33
 def base_layer_config(cfg, # a transformers `LlamaConfig`-like config of the base model
-                      num_hidden_layers:int)->dict: # the draft's decoder layers
+                      num_hidden_layers:int, # the draft's decoder layers
+                     )->dict:
     "`transformer_layer_config` for a draft of `num_hidden_layers` layers sized like the base model `cfg`."
     rp = getattr(cfg, "rope_parameters", None) or {"rope_theta": getattr(cfg, "rope_theta", 10000.0), "rope_type": "default"}
     return layer_config(vocab_size=cfg.vocab_size, hidden_size=cfg.hidden_size, intermediate_size=cfg.intermediate_size,
@@ -79,7 +96,8 @@ def base_layer_config(cfg, # a transformers `LlamaConfig`-like config of the bas
                         max_position_embeddings=cfg.max_position_embeddings, num_hidden_layers=num_hidden_layers,
                         bos_token_id=cfg.bos_token_id, eos_token_id=cfg.eos_token_id, pad_token_id=cfg.pad_token_id)
 
-def trainer_config(tl)->dict: # the draft's decoder-layer config (a `LlamaConfig`)
+def trainer_config(tl, # the draft's decoder-layer config (a `LlamaConfig`)
+                  )->dict:
     "The Llama `config.json` the EAGLE trainers save beside a draft, from its decoder-layer config."
     rp = tl.rope_parameters
     return {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": tl.hidden_size, "intermediate_size": tl.intermediate_size,
@@ -91,7 +109,8 @@ def trainer_config(tl)->dict: # the draft's decoder-layer config (a `LlamaConfig
 def speculators_config(algorithm:str, # the `speculators_model_type`, e.g. 'eagle3'
                        verifier:str, # Hub id (preferred) or path of the verifier
                        architectures:list, # the verifier's `architectures`
-                       speculative_tokens:int=3)->dict: # draft tokens per step of the greedy proposal method
+                       speculative_tokens:int=3, # draft tokens per step of the greedy proposal method
+                      )->dict:
     "The `speculators_config` block: algorithm, greedy proposals of `speculative_tokens`, the verifier."
     return {"algorithm": algorithm,
             "proposal_methods": [{"proposal_type": "greedy", "speculative_tokens": speculative_tokens,

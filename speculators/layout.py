@@ -32,7 +32,9 @@ class Plan:
     notes: list = field(default_factory=list)  # what the user should know (shown in the summary)
     derived: dict = field(default_factory=dict)  # target name -> tensor computed exactly from source tensors (e.g. t2d from d2t)
 
-    def table(self, ck)->list:
+    def table(self,
+              ck, # the source `Checkpoint` the plan was made of
+             )->list:
         "Rows (source, target, shape, dtype) of the key table, for display."
         return [(s, t, tuple(ck.shape(s)), str(ck.dtype(s)).replace("torch.", "")) for t, s in self.tensors.items()]
 
@@ -45,7 +47,8 @@ _KINDS = {"size": lambda v: isinstance(v, int) and not isinstance(v, bool) and v
 def config_fields(cfg:dict, # a parsed config.json
                   spec:dict, # name -> (kind, default); kinds: size, positive, bool, str, dict, list; default `...`: required
                   what:str="config.json", # how to name the config in errors
-                  err=LayoutError)->dict: # the error type to raise
+                  err=LayoutError, # the error type to raise
+                 )->dict:
     "The fields of `spec` from `cfg`, checked and with defaults filled in."
     out = {}
     for name, (kind, default) in spec.items():
@@ -60,7 +63,8 @@ def config_fields(cfg:dict, # a parsed config.json
 VERIFIER_FIELDS = {"hidden_size": ("size", ...), "vocab_size": ("size", ...), "num_hidden_layers": ("size", ...),
                    "max_position_embeddings": ("size", 0)}
 
-def verifier_fields(vck:Checkpoint)->dict:
+def verifier_fields(vck:Checkpoint, # the verifier
+                   )->dict:
     "The verifier's sizes (from `text_config` for multimodal verifiers), checked."
     vt = text_config(vck.config)
     return {**config_fields(vt, VERIFIER_FIELDS, f"{vck.source} config.json", CheckpointError),
@@ -69,7 +73,8 @@ def verifier_fields(vck:Checkpoint)->dict:
 # %% ../nbs/05_layout.ipynb #fa29d0a2
 def check_kwargs(algorithm:str, # how to name the layout or algorithm in errors
                  accepted:dict, # {name: (type, help)}
-                 given:dict)->dict: # the options given; `None` means 'decide from the weights'
+                 given:dict, # the options given; `None` means 'decide from the weights'
+                )->dict:
     "Check `given` algorithm kwargs against `accepted`; returns `given`."
     for k, v in given.items():
         if k not in accepted:
@@ -105,24 +110,28 @@ def check_embedding_copy(ck:Checkpoint, # the source draft
 # %% ../nbs/05_layout.ipynb #69c928cf
 class Detection(NamedTuple):
     "A detector's answer: whether the checkpoint is of its layout, and the evidence (what in the files says so, or why not)."
-    claims: bool
-    evidence: str
+    claims: bool  # whether the checkpoint is of the layout
+    evidence: str  # the names in the files that say so, or why not
 
-def claim(evidence:str)->Detection:
+def claim(evidence:str, # what in the files says so (tensor names, config keys)
+         )->Detection:
     "The checkpoint is of this layout, because of `evidence`."
     return Detection(True, evidence)
 
-def reject(why:str)->Detection:
+def reject(why:str, # why not, naming what is missing or contradicts the layout
+          )->Detection:
     "The checkpoint is not of this layout, because `why`."
     return Detection(False, why)
 
-def names(keys, limit:int=3)->str:
+def names(keys, # tensor names
+          limit:int=3, # how many to list
+         )->str:
     "A short list of tensor names for evidence: the first `limit`, and how many more."
     keys = sorted(keys)
     return ", ".join(keys[:limit]) + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
 
 # %% ../nbs/05_layout.ipynb #f462ebad
-def import_obj(spec:str):
+def import_obj(spec:str): # `'module:name'`
     "The object named `'module:name'`, imported."
     mod, _, name = spec.partition(":")
     return getattr(importlib.import_module(mod), name)
@@ -148,41 +157,74 @@ class Layout:
         "The Speculators-format model class (imported here: it needs transformers, which conversion alone never imports)."
         return import_obj(self.model)
 
-    def check_kwargs(self, given:dict)->dict:
+    def check_kwargs(self,
+                     given:dict, # the options given; `None` means 'decide from the weights'
+                    )->dict:
         "`given` options, checked against `kwargs`."
         return check_kwargs(self.algorithm or self.name, self.kwargs, given)
 
-    def detect(self, ck:Checkpoint)->Detection:
+    def detect(self,
+               ck:Checkpoint, # the source checkpoint
+              )->Detection:
         "Whether `ck` is of this layout, from its tensor names and config keys, with the evidence."
         return reject(f"{self.title} drafts are not converted")
 
-    def plan(self, ck:Checkpoint, vck:Checkpoint, verifier:str, **kwargs)->Plan:
+    def plan(self,
+             ck:Checkpoint, # the source checkpoint
+             vck:Checkpoint, # the verifier
+             verifier:str, # the verifier as the config records it: Hub id (preferred) or path
+             **kwargs, # the layout's options (`kwargs`), checked by `check_kwargs`
+            )->Plan:
         "Check every tensor and config field, map them by the key table, build the target config (or raise)."
         raise NotImplementedError
 
-    def forward(self, sd, cfg:dict, input_ids, hidden_states, embed, head):
+    def forward(self,
+                sd, # source tensors under their source names
+                cfg:dict, # the source config.json
+                input_ids, # (B, T) token ids
+                hidden_states, # (B, T, W) the verifier states the draft reads
+                embed, # (V, H) the verifier's token embedding (from `verifier_tensors`; None where the draft has its own)
+                head): # (V, H) the verifier's output head (from `verifier_tensors`; None where the draft has its own)
         "Logits of the source draft, computed as the producer's code computes them, from tensors under their source names."
         raise NotImplementedError
 
-    def summary(self, out:Path, verifier:str, plan:Plan)->list:
+    def summary(self,
+                out:Path, # the converted directory
+                verifier:str, # the verifier as the config records it
+                plan:Plan, # the plan that was written
+               )->list:
         "Lines shown at the end of a conversion (how to use the result)."
         return []
 
 # %% ../nbs/05_layout.ipynb #07958ba7
 @patch
-def reference(self:Layout, ck:Checkpoint, config, inputs:dict, embed, head)->torch.Tensor:
+def reference(self:Layout,
+              ck:Checkpoint, # the source checkpoint
+              config, # the converted model's config
+              inputs:dict, # `input_ids` and `hidden_states` (from `sample_inputs`)
+              embed, # (V, H) the verifier's token embedding (from `verifier_tensors`; None where the draft has its own)
+              head, # (V, H) the verifier's output head (from `verifier_tensors`; None where the draft has its own)
+             )->torch.Tensor:
     "Logits of the source checkpoint on `inputs` (`input_ids`, `hidden_states`), by the layout's `forward`, on the inputs' device."
     dev = inputs["hidden_states"].device
     sd = {k: ck.get(k).to(dev) for k in ck.keys()}
     return self.forward(sd, ck.config, inputs["input_ids"], inputs["hidden_states"], embed, head, **self.forward_options(config))
 
 @patch
-def forward_options(self:Layout, config)->dict:
+def forward_options(self:Layout,
+                    config, # the converted model's config
+                   )->dict:
     "Options of `forward` that come from the converted config (flags a conversion may set), not from the source's: none by default."
     return {}
 
 @patch
-def sample_inputs(self:Layout, config, device, B:int=3, T:int=8, seed:int=0)->dict:
+def sample_inputs(self:Layout,
+                  config, # the converted model's config
+                  device, # where to put the inputs
+                  B:int=3, # sequences
+                  T:int=8, # tokens per sequence
+                  seed:int=0, # seed of the random inputs
+                 )->dict:
     "Validation inputs: `B` sequences of `T` token ids and verifier states as wide as the model reads (`config.hidden_states_width`)."
     g = torch.Generator().manual_seed(seed)
     tl = config.transformer_layer_config
@@ -190,11 +232,16 @@ def sample_inputs(self:Layout, config, device, B:int=3, T:int=8, seed:int=0)->di
             "hidden_states": torch.randn(B, T, config.hidden_states_width, generator=g).to(device)}
 
 @patch
-def output_vocab(self:Layout, config)->int:
+def output_vocab(self:Layout,
+                 config, # the converted model's config
+                )->int:
     "Size of the logits' last dimension."
     return config.transformer_layer_config.vocab_size
 
 @patch
-def verifier_tensors(self:Layout, ck:Checkpoint, vck:Checkpoint)->tuple:
+def verifier_tensors(self:Layout,
+                     ck:Checkpoint, # the source checkpoint
+                     vck:Checkpoint, # the verifier
+                    )->tuple:
     "What validation reads of the verifier: `(embed, head)`."
     return verifier_embeddings(vck)

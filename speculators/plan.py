@@ -18,7 +18,10 @@ from .write import (MAX_SHARD_SIZE, Entry, _nbytes, digest_placeholder, file_dig
 __all__ = ['check_output_path', 'staged_dir', 'provenance', 'write_plan', 'plan_bytes', 'print_plan']
 
 # %% ../nbs/08_plan.ipynb #5adeb516
-def check_output_path(out, protect:list=(), overwrite:bool=False)->Path:
+def check_output_path(out, # the output directory
+                      protect:list=(), # directories the output must not be, be inside, or contain (the input and the verifier)
+                      overwrite:bool=False, # allow replacing a non-empty directory
+                     )->Path:
     "Refuse an output path that is a file, a non-empty directory (unless `overwrite`), or overlaps a `protect`ed directory."
     out = Path(out).expanduser().absolute()
     for root in protect:
@@ -32,7 +35,8 @@ def check_output_path(out, protect:list=(), overwrite:bool=False)->Path:
     return out
 
 @contextlib.contextmanager
-def staged_dir(out, overwrite:bool=False):
+def staged_dir(out, # the output directory
+               overwrite:bool=False): # allow replacing a non-empty directory
     "Yield a staging directory beside `out`; on success move it to `out` atomically, on error remove it and leave `out` as it was."
     out = check_output_path(out, overwrite=overwrite)
     made = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
@@ -53,7 +57,11 @@ def staged_dir(out, overwrite:bool=False):
         raise
 
 # %% ../nbs/08_plan.ipynb #1a4f484e
-def provenance(ck, plan:Plan, verifier:str, digests:dict|None=None)->dict:
+def provenance(ck, # the source `Checkpoint`
+               plan:Plan, # the plan being written
+               verifier:str, # the verifier as the config records it
+               digests:dict|None=None, # file name -> `file_digest` of the source weights files; default: computed
+              )->dict:
     "The metadata stored in the written safetensors file (`digests`: file name -> `file_digest`, computed when not given)."
     src = ck.source
     if digests is None: digests = {p.name: file_digest(p) for p in ck.weight_files()}
@@ -72,7 +80,13 @@ def _shards(entries, max_size):
         cur.append(e); size += n
     return groups + [cur]
 
-def write_plan(plan:Plan, ck, out:Path, verifier:str="", max_shard_size:int=MAX_SHARD_SIZE, progress=None)->int:
+def write_plan(plan:Plan, # what to write (from the layout's `plan`)
+               ck, # the source `Checkpoint`
+               out:Path, # the directory to write into (a staging directory from `staged_dir`)
+               verifier:str="", # the verifier, recorded in the provenance
+               max_shard_size:int=MAX_SHARD_SIZE, # bytes of tensor data per file; more is split into shards
+               progress=None, # a tqdm-like bar to advance by bytes
+              )->int:
     "Stream `plan`'s tensors from checkpoint `ck`, bit-exact, and its config into directory `out`; returns the number of tensors."
     unplanned = sorted(set(ck.keys()) - set(plan.tensors.values()) - set(plan.dropped))
     if unplanned: raise CheckpointError(f"{ck.source}: tensors neither converted nor dropped: {unplanned}")
@@ -101,12 +115,15 @@ def write_plan(plan:Plan, ck, out:Path, verifier:str="", max_shard_size:int=MAX_
     (out/"config.json").write_text(json.dumps(plan.config, indent=2) + "\n")
     return len(entries)
 
-def plan_bytes(plan:Plan, ck)->int:
+def plan_bytes(plan:Plan, # what would be written
+               ck, # the source `Checkpoint`
+              )->int:
     "Bytes of tensor data `plan` writes."
     return sum(ck.nbytes(s) for s in plan.tensors.values()) + sum(t.numel() * t.dtype.itemsize for t in plan.derived.values())
 
 # %% ../nbs/08_plan.ipynb #8325c5c0
-def print_plan(plan:Plan, ck:Checkpoint):
+def print_plan(plan:Plan, # what would be written
+               ck:Checkpoint): # the source checkpoint
     "Print the detected variant, the key table (source, target, shape, dtype), what is dropped or derived, and the config."
     print(f"variant: {plan.variant}")
     rows = [("source", "target", "shape", "dtype")] + [(s, t, "x".join(map(str, sh)) or "scalar", dt) for s, t, sh, dt in plan.table(ck)]

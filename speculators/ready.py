@@ -8,17 +8,20 @@ Docs: https://speculators.github.io/speculators/ready.html.md"""
 from __future__ import annotations
 import os, re
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable
 import torch
 from .core import ValidationError, log
 from .checkpoint import Checkpoint, text_config
 from .format import layer_shapes
 
 # %% auto #0
-__all__ = ['VLLM_VERSION', 'VLLM_TYPES', 'CHECKED_TYPES', 'Finding', 'served_by_vllm', 'vllm_findings', 'readiness',
-           'check_ready']
+__all__ = ['VLLM_VERSION', 'TYPES', 'CHECKED_TYPES', 'RULES', 'Finding', 'served_by_vllm', 'Rule', 'Directory', 'vllm_findings',
+           'rules_table', 'readiness', 'check_ready']
 
 # %% ../nbs/10_ready.ipynb #382965da
 VLLM_VERSION = "0.33.0"  # the vLLM whose loading behaviour these rules describe (FORMATS.md)
+
 
 @dataclass
 class Finding:
@@ -31,174 +34,224 @@ class Finding:
 
     def __str__(self): return f"{self.where}: {self.problem}; vLLM {self.vllm}. Fix: {self.fix}"
 
-# %% ../nbs/10_ready.ipynb #d9614375
-_LAYER = ("self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight", "self_attn.o_proj.weight",
-          "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight",
-          "input_layernorm.weight", "post_attention_layernorm.weight")
+# %% ../nbs/10_ready.ipynb #31119977
+TYPES = ("eagle3", "peagle", "dflash", "dflash2", "dspark")  # the speculators types vLLM 0.33 registers (FORMATS.md)
+CHECKED_TYPES = ("eagle3",)  # those the rules below check
+
+def served_by_vllm(cfg:dict, # a Speculators-format config.json
+                  )->bool:
+    "Whether vLLM serves a directory with this config (its `speculators_model_type` is one vLLM registers)."
+    return cfg.get("speculators_model_type") in TYPES
+
+@dataclass
+class Rule:
+    "One thing vLLM does with a Speculators-format directory."
+    where: str  # the config field or tensor vLLM reads (for tensor rules: which tensors)
+    when: str  # when the rule fires, in words
+    vllm: str  # what vLLM does then, silently or not
+    fix: str  # what to do about it
+    test: Callable  # `Directory` -> problems: strings (at `where`) or `(where, problem)` pairs
+    level: str = "error"  # 'error' fails a conversion; 'warning' is reported
+    types: tuple = CHECKED_TYPES  # the `speculators_model_type`s it applies to ('*': any)
+    stop: bool = False  # when it fires, the rules after it are not evaluated (they need what it checks)
+
+    def findings(self, d, # the `Directory` to check
+                )->list:
+        "The findings of this rule on directory `d`."
+        out = []
+        for p in self.test(d) or []:
+            where, problem = p if isinstance(p, tuple) else (self.where, p)
+            out.append(Finding(where, problem, self.vllm, self.fix, self.level))
+        return out
+
+# %% ../nbs/10_ready.ipynb #433fdde5
+class Directory:
+    "A Speculators-format directory as the rules read it."
+    def __init__(self, cfg:dict, # the parsed config.json
+                 meta:dict, # tensor name -> (shape, dtype), from the safetensors headers
+                 get=None, # read one tensor by name (only `d2t` is read)
+                 verifier:dict|None=None): # the verifier's config (its `text_config` for multimodal ones)
+        self.cfg, self.meta, self.get, self.verifier = cfg, meta, get, verifier
+        self.type = cfg.get("speculators_model_type")
+        self.tl = cfg.get("transformer_layer_config")
+
+    @property
+    def V(self)->int: return self.tl["vocab_size"]
+    @property
+    def Vd(self)->int: return self.cfg.get("draft_vocab_size") or self.V
+    @property
+    def H(self)->int: return self.tl["hidden_size"]
+    @cached_property
+    def expected(self)->dict:
+        "Tensor name -> shape, for every parameter vLLM's EAGLE-3 draft builds and fills from the checkpoint."
+        tl, cfg = self.tl, self.cfg
+        H, nh, n = self.H, tl["num_attention_heads"], tl["num_hidden_layers"]
+        Ht, k, d = cfg.get("target_hidden_size") or H, tl.get("num_aux_hidden_states") or 3, tl.get("head_dim") or H // nh
+        s = {"fc.weight": (H, k * Ht), "norm.weight": (H,), "lm_head.weight": (self.Vd, H)}
+        for i in range(n):
+            s |= layer_shapes(f"layers.{i}", H, tl["intermediate_size"], nh, tl.get("num_key_value_heads") or nh, d, in_width=2 * H if i == 0 else H,
+                              norms=("input_layernorm", "post_attention_layernorm") + (("hidden_norm",) if i == 0 else ()))
+        return s
+
+    def kind(self, name:str, # a tensor's name
+            )->str:
+        "What vLLM makes of tensor `name`: expected, embed, map (d2t/t2d), bias, later_layer, hidden_norm (unused), or unknown."
+        if name in self.expected: return "expected"
+        if name == "embed_tokens.weight": return "embed"
+        if name in ("d2t", "t2d"): return "map"
+        if name.endswith(".bias"): return "bias"
+        if (m := re.match(r"layers\.(\d+)\.", name)) and int(m.group(1)) >= self.tl["num_hidden_layers"]: return "later_layer"
+        if re.match(r"layers\.\d+\.hidden_norm\.weight$", name): return "hidden_norm"
+        return "unknown"
+
+    def tensors(self, kind:str, # what vLLM makes of them (see `kind`)
+               )->list:
+        "The directory's tensors of `kind`, sorted."
+        return [n for n in sorted(self.meta) if self.kind(n) == kind]
+
+# %% ../nbs/10_ready.ipynb #039ac61d
+def _int(v): return isinstance(v, int) and not isinstance(v, bool)
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+_SHAPE_FIELDS = ("hidden_size", "intermediate_size", "num_attention_heads", "num_hidden_layers", "vocab_size", "rms_norm_eps",
+                 "max_position_embeddings")
 _FLAGS = {"norm_before_residual": "reads a missing one as true (the EAGLE default is false)",
           "norm_before_fc": "reads a missing one with its own default", "fc_norm": "reads a missing one with its own default",
           "norm_output": "reads a missing one with its own default"}
-_SHAPE_FIELDS = ("hidden_size", "intermediate_size", "num_attention_heads", "num_hidden_layers", "vocab_size", "rms_norm_eps",
-                 "max_position_embeddings")
 
-def _int(v): return isinstance(v, int) and not isinstance(v, bool)
+def _spec_tokens(d):
+    methods = (d.cfg.get("speculators_config") or {}).get("proposal_methods") or [{}]
+    return methods[0].get("speculative_tokens") if isinstance(methods[0], dict) else None
+def _verifier_name(d): return ((d.cfg.get("speculators_config") or {}).get("verifier") or {}).get("name_or_path")
+def _aux(d):
+    ids = d.cfg.get("eagle_aux_hidden_state_layer_ids")
+    return ids if isinstance(ids, list) and ids and all(_int(i) for i in ids) else None
+def _d2t_map_problem(d):
+    shape, dtype = d.meta["d2t"]
+    if tuple(shape) != (d.Vd,) or dtype.is_floating_point or dtype == torch.bool: return f"is {dtype} {tuple(shape)}, expected an int64 vector of {d.Vd}"
+    if d.get is None: return None
+    t = torch.arange(d.Vd) + d.get("d2t").long()
+    if bool(((t < 0) | (t >= d.V)).any()) or len(t.unique()) != d.Vd: return f"maps draft ids outside [0, {d.V}) or two to one id"
 
-def _expected(tl:dict, cfg:dict)->dict:
-    "The tensors vLLM's EAGLE-3 draft loads, with their shapes, from the config (`hidden_norm` only in layer 0: later ones are unused)."
-    H, nh, V, n = tl["hidden_size"], tl["num_attention_heads"], tl["vocab_size"], tl["num_hidden_layers"]
-    Ht, k, d = cfg.get("target_hidden_size") or H, tl.get("num_aux_hidden_states") or 3, tl.get("head_dim") or H // nh
-    s = {"fc.weight": (H, k * Ht), "norm.weight": (H,), "lm_head.weight": (cfg.get("draft_vocab_size") or V, H)}
-    for i in range(n):
-        s |= layer_shapes(f"layers.{i}", H, tl["intermediate_size"], nh, tl.get("num_key_value_heads") or nh, d, in_width=2 * H if i == 0 else H,
-                          norms=("input_layernorm", "post_attention_layernorm") + (("hidden_norm",) if i == 0 else ()))
-    return s
-
-# %% ../nbs/10_ready.ipynb #b148915d
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-
-def _config_findings(cfg:dict, verifier:dict|None)->list:
-    F = []
-    tl = cfg.get("transformer_layer_config")
-    if not isinstance(tl, dict):
-        return [Finding("transformer_layer_config", "missing or not an object", "refuses the directory", "re-convert with this tool")]
-    if "model_type" in cfg:
-        F.append(Finding("model_type", "is set at the top level of config.json", "refuses the directory", "remove it (the format has speculators_model_type)"))
-    if tl.get("model_type", "llama") not in ("llama", "qwen3"):
-        F.append(Finding("transformer_layer_config.model_type", f"is {tl.get('model_type')!r}", "refuses it (llama or qwen3 drafts only)",
-                         "convert a Llama-layer draft"))
-    for f in _SHAPE_FIELDS:
-        if tl.get(f) is None: F.append(Finding(f"transformer_layer_config.{f}", "missing", "builds the draft with LlamaConfig's default "
-                                               "(the sizes of a 7B model)", f"write {f} from the source"))
-    spec = cfg.get("speculators_config") or {}
-    methods = spec.get("proposal_methods") or [{}]
-    n = methods[0].get("speculative_tokens") if isinstance(methods[0], dict) else None
-    if not (_int(n) and n > 0):
-        F.append(Finding("speculators_config.proposal_methods[0].speculative_tokens", f"is {n!r}, not a positive integer",
-                         "refuses the directory", "write the number of speculative tokens (e.g. 3)"))
-    name = (spec.get("verifier") or {}).get("name_or_path")
-    if not isinstance(name, str) or not name:
-        F.append(Finding("speculators_config.verifier.name_or_path", "missing", "cannot load a verifier for `vllm serve DIR`",
-                         "record the verifier's Hub id (--verifier-name-or-path ORG/NAME)"))
-    elif not _HUB_ID.match(name) or os.path.exists(name):
-        F.append(Finding("speculators_config.verifier.name_or_path", f"is not a Hub id ({name})",
-                         "`vllm serve DIR` raises on anything but a Hub id that is not also a local path (serving with --speculative-config "
-                         "and an explicit verifier still works)", "record the Hub id with --verifier-name-or-path ORG/NAME", "warning"))
-    for f, what in _FLAGS.items():
-        if not isinstance(cfg.get(f), bool): F.append(Finding(f, "missing" if f not in cfg else f"is {cfg[f]!r}, not a bool", what,
-                                                              f"write {f} explicitly (false for EAGLE-3 drafts unless trained otherwise)"))
-    if not (_int(cfg.get("draft_vocab_size")) and cfg["draft_vocab_size"] > 0):
-        F.append(Finding("draft_vocab_size", "missing or not a positive integer", "builds the head with a wrong size or refuses",
-                         "write the rows of lm_head.weight"))
-    ids, k = cfg.get("eagle_aux_hidden_state_layer_ids"), tl.get("num_aux_hidden_states") or 3
-    if ids is None or ids == []:
-        F.append(Finding("eagle_aux_hidden_state_layer_ids", "missing", "falls back silently to (2, N//2, N-3) of the verifier",
-                         "write the ids the draft was trained with (indices into output_hidden_states)"))
-    elif not (isinstance(ids, list) and all(_int(i) for i in ids)):
-        F.append(Finding("eagle_aux_hidden_state_layer_ids", f"is {ids!r}, not a list of integers", "fails or misreads it", "write a list of integers"))
-    else:
-        if len(ids) != k:
-            F.append(Finding("eagle_aux_hidden_state_layer_ids", f"has {len(ids)} ids but fc fuses {k} states (num_aux_hidden_states)",
-                             "fails at the first forward (fc input width)", "write one id per fused state"))
-        if ids != sorted(set(ids)):
-            F.append(Finding("eagle_aux_hidden_state_layer_ids", f"{ids} are not distinct and ascending", "captures the states in layer order "
-                             "and concatenates them so, which is not the order given", "write the ids ascending"))
-        N = (verifier or {}).get("num_hidden_layers")
-        bad = [i for i in ids if i < 0 or (N is not None and i >= N)]
-        if bad: F.append(Finding("eagle_aux_hidden_state_layer_ids", f"id(s) {bad} are outside the verifier's layers 0..{(N or 0) - 1}",
-                                 "never captures them, so fewer states than fc expects reach the draft", "use ids inside the verifier"))
-    if verifier:
-        Ht = cfg.get("target_hidden_size") or tl.get("hidden_size")
-        if verifier.get("hidden_size") is not None and Ht != verifier["hidden_size"]:
-            F.append(Finding("target_hidden_size", f"is {Ht}, the verifier's hidden size is {verifier['hidden_size']}",
-                             "fails at the first forward", "convert against the verifier the draft was trained with"))
-        if verifier.get("vocab_size") is not None and tl.get("vocab_size") != verifier["vocab_size"]:
-            F.append(Finding("transformer_layer_config.vocab_size", f"is {tl.get('vocab_size')}, the verifier's is {verifier['vocab_size']}",
-                             "maps draft tokens into the wrong vocabulary", "convert against the verifier the draft was trained with"))
-    return F
-
-# %% ../nbs/10_ready.ipynb #da960a14
-_BIAS = re.compile(r".*\.bias$")
-
-def _tensor_findings(cfg:dict, meta:dict, get)->list:
-    tl, F = cfg["transformer_layer_config"], []
-    exp = _expected(tl, cfg)
-    V, Vd = tl["vocab_size"], cfg.get("draft_vocab_size") or tl["vocab_size"]
-    own_embed = "embed_tokens.weight" in meta
-    for name in sorted(meta):
-        shape, dtype = meta[name]
-        if name in exp:
-            if tuple(shape) != tuple(exp[name]):
-                F.append(Finding(name, f"has shape {tuple(shape)}, the config implies {tuple(exp[name])}", "refuses to load it",
-                                 "re-convert; the config and the weights disagree"))
-        elif name == "embed_tokens.weight":
-            if tuple(shape) != (V, tl["hidden_size"]): F.append(Finding(name, f"has shape {tuple(shape)}, expected {(V, tl['hidden_size'])}",
-                                                                       "refuses to load it", "re-convert"))
-        elif name == "t2d": pass  # skipped by vLLM's loader; checked with d2t below
-        elif name == "d2t": pass
-        elif _BIAS.match(name):
-            F.append(Finding(name, "is a bias the draft has no parameter for", "drops it silently (the draft then computes something else)",
-                             "this draft cannot be served by vLLM's EAGLE-3 Llama draft as it is"))
-        elif (m := re.match(r"layers\.(\d+)\.", name)) and int(m.group(1)) >= tl["num_hidden_layers"]:
-            F.append(Finding(name, f"belongs to layer {m.group(1)} but the config declares {tl['num_hidden_layers']} layer(s)",
-                             "refuses the unknown tensor (or, with a larger count, builds layers it cannot fill)",
-                             "write num_hidden_layers = the number of layers in the weights"))
-        elif re.match(r"layers\.\d+\.hidden_norm\.weight$", name): pass  # vLLM builds hidden_norm in every layer; used in layer 0 only
-        else: F.append(Finding(name, "is not a tensor of vLLM's EAGLE-3 draft", "raises on it while loading", "remove it or re-convert"))
-    for name in exp:
-        if name not in meta:
-            F.append(Finding(name, "is missing", "leaves the parameter uninitialised, without any error", "re-convert from a complete source"))
-    if not own_embed and (cfg.get("target_hidden_size") or tl["hidden_size"]) != tl["hidden_size"]:
-        F.append(Finding("embed_tokens.weight", "is absent and the draft's hidden size differs from the verifier's",
-                         "cannot share the verifier's embedding, so it stays uninitialised", "keep the draft's own embed_tokens"))
-    if Vd < V:
-        if "d2t" not in meta:
-            F.append(Finding("d2t", f"is missing for a reduced draft vocabulary ({Vd} of {V})",
-                             "leaves the map at zero: every draft token is proposed as verifier id = draft id", "re-convert with the source's d2t"))
-        else:
-            shape, dtype = meta["d2t"]
-            if tuple(shape) != (Vd,) or dtype.is_floating_point or dtype == torch.bool:
-                F.append(Finding("d2t", f"is {dtype} {tuple(shape)}, expected an int64 vector of {Vd}", "misloads the map", "re-convert"))
-            elif get is not None:
-                t = torch.arange(Vd) + get("d2t").long()
-                if bool(((t < 0) | (t >= V)).any()) or len(t.unique()) != Vd:
-                    F.append(Finding("d2t", f"maps draft ids outside [0, {V}) or two to one id", "proposes wrong verifier tokens", "re-convert"))
-    elif "d2t" in meta:
-        F.append(Finding("d2t", "is present with a full draft vocabulary", "raises while loading", "drop d2t/t2d (identity maps)"))
-    if "t2d" in meta and tuple(meta["t2d"][0]) != (V,):
-        F.append(Finding("t2d", f"has shape {tuple(meta['t2d'][0])}, expected ({V},)", "skips it (but it says the vocabulary is wrong)", "re-convert"))
-    return F
+RULES = [
+    # the type
+    Rule("speculators_model_type", "is not a type vLLM serves", "serves only the speculators types it registers (" + ", ".join(TYPES) + ")",
+         "load it with the speculators library (EagleSpeculator), or convert an EAGLE-3 draft",
+         lambda d: [f"is {d.type!r}"] if d.type not in TYPES else [], "warning", ("*",), stop=True),
+    Rule("speculators_model_type", "is a type vLLM serves that these rules do not check yet", "loads it with rules not written here",
+         "check the result with vLLM itself (tools/vllm_load.py)", lambda d: [f"is {d.type!r}"] if d.type not in CHECKED_TYPES else [],
+         "warning", ("*",), stop=True),
+    # the config
+    Rule("transformer_layer_config", "is missing or not an object", "refuses the directory", "re-convert with this tool",
+         lambda d: ["missing or not an object"] if not isinstance(d.tl, dict) else [], stop=True),
+    Rule("model_type", "is set at the top level of config.json", "refuses the directory", "remove it (the format has speculators_model_type)",
+         lambda d: ["is set at the top level of config.json"] if "model_type" in d.cfg else []),
+    Rule("transformer_layer_config.model_type", "is not llama or qwen3", "refuses it (llama or qwen3 drafts only)", "convert a Llama-layer draft",
+         lambda d: [f"is {d.tl.get('model_type')!r}"] if d.tl.get("model_type", "llama") not in ("llama", "qwen3") else []),
+    Rule("speculators_config.proposal_methods[0].speculative_tokens", "is not a positive integer", "refuses the directory",
+         "write the number of speculative tokens (e.g. 3)", lambda d: [] if _int(n := _spec_tokens(d)) and n > 0 else [f"is {n!r}, not a positive integer"]),
+    Rule("speculators_config.verifier.name_or_path", "is missing", "cannot load a verifier for `vllm serve DIR`",
+         "record the verifier's Hub id (--verifier-name-or-path ORG/NAME)",
+         lambda d: ["missing"] if not (isinstance(n := _verifier_name(d), str) and n) else []),
+    Rule("speculators_config.verifier.name_or_path", "is not a Hub id, or is also a local path",
+         "`vllm serve DIR` raises on anything but a Hub id that is not also a local path (serving with --speculative-config "
+         "and an explicit verifier still works)", "record the Hub id with --verifier-name-or-path ORG/NAME",
+         lambda d: [f"is not a Hub id ({n})"] if isinstance(n := _verifier_name(d), str) and n and (not _HUB_ID.match(n) or os.path.exists(n)) else [],
+         "warning"),
+    *[Rule(f, "is missing or not a bool", what, f"write {f} explicitly (false for EAGLE-3 drafts unless trained otherwise)",
+           lambda d, f=f: [] if isinstance(d.cfg.get(f), bool) else ["missing" if f not in d.cfg else f"is {d.cfg[f]!r}, not a bool"])
+      for f, what in _FLAGS.items()],
+    Rule("draft_vocab_size", "is missing or not a positive integer", "builds the head with a wrong size or refuses", "write the rows of lm_head.weight",
+         lambda d: [] if _int(v := d.cfg.get("draft_vocab_size")) and v > 0 else ["missing or not a positive integer"]),
+    Rule("eagle_aux_hidden_state_layer_ids", "is missing", "falls back silently to (2, N//2, N-3) of the verifier",
+         "write the ids the draft was trained with (indices into output_hidden_states)",
+         lambda d: ["missing"] if d.cfg.get("eagle_aux_hidden_state_layer_ids") in (None, []) else []),
+    Rule("eagle_aux_hidden_state_layer_ids", "is not a list of integers", "fails or misreads it", "write a list of integers",
+         lambda d: [f"is {ids!r}, not a list of integers"] if (ids := d.cfg.get("eagle_aux_hidden_state_layer_ids")) not in (None, []) and _aux(d) is None else []),
+    Rule("eagle_aux_hidden_state_layer_ids", "has another length than the states fc fuses", "fails at the first forward (fc input width)",
+         "write one id per fused state",
+         lambda d: [f"has {len(ids)} ids but fc fuses {k} states (num_aux_hidden_states)"]
+                   if (ids := _aux(d)) and len(ids) != (k := d.tl.get("num_aux_hidden_states") or 3) else []),
+    Rule("eagle_aux_hidden_state_layer_ids", "are not distinct and ascending", "captures the states in layer order and concatenates them so, "
+         "which is not the order given", "write the ids ascending",
+         lambda d: [f"{ids} are not distinct and ascending"] if (ids := _aux(d)) and ids != sorted(set(ids)) else []),
+    Rule("eagle_aux_hidden_state_layer_ids", "names a layer outside the verifier", "never captures it, so fewer states than fc expects reach the draft",
+         "use ids inside the verifier",
+         lambda d: [f"id(s) {bad} are outside the verifier's layers 0..{(N or 0) - 1}"]
+                   if (ids := _aux(d)) and (bad := [i for i in ids if i < 0 or ((N := (d.verifier or {}).get("num_hidden_layers")) is not None and i >= N)]) else []),
+    Rule("target_hidden_size", "differs from the verifier's hidden size", "fails at the first forward", "convert against the verifier the draft was trained with",
+         lambda d: [f"is {Ht}, the verifier's hidden size is {d.verifier['hidden_size']}"]
+                   if d.verifier and d.verifier.get("hidden_size") is not None and (Ht := d.cfg.get("target_hidden_size") or d.tl.get("hidden_size")) != d.verifier["hidden_size"] else []),
+    Rule("transformer_layer_config.vocab_size", "differs from the verifier's vocabulary", "maps draft tokens into the wrong vocabulary",
+         "convert against the verifier the draft was trained with",
+         lambda d: [f"is {d.tl.get('vocab_size')}, the verifier's is {d.verifier['vocab_size']}"]
+                   if d.verifier and d.verifier.get("vocab_size") is not None and d.tl.get("vocab_size") != d.verifier["vocab_size"] else []),
+    Rule("transformer_layer_config.<size>", "a size is missing (" + ", ".join(_SHAPE_FIELDS) + ")",
+         "builds the draft with LlamaConfig's default (the sizes of a 7B model)", "write the size from the source",
+         lambda d: [(f"transformer_layer_config.{f}", "missing") for f in _SHAPE_FIELDS if d.tl.get(f) is None], stop=True),
+    # the tensors
+    Rule("each tensor vLLM loads", "has another shape than the config implies", "refuses to load it", "re-convert; the config and the weights disagree",
+         lambda d: [(n, f"has shape {tuple(d.meta[n][0])}, the config implies {tuple(s)}") for n in d.tensors("expected")
+                    if tuple(d.meta[n][0]) != tuple(s := d.expected[n])]),
+    Rule("embed_tokens.weight", "is present with another shape than (V, H)", "refuses to load it", "re-convert",
+         lambda d: [f"has shape {tuple(d.meta[n][0])}, expected {(d.V, d.H)}" for n in d.tensors("embed") if tuple(d.meta[n][0]) != (d.V, d.H)]),
+    Rule("any `*.bias`", "is a bias the draft has no parameter for", "drops it silently (the draft then computes something else)",
+         "this draft cannot be served by vLLM's EAGLE-3 Llama draft as it is",
+         lambda d: [(n, "is a bias the draft has no parameter for") for n in d.tensors("bias")]),
+    Rule("`layers.N.*` with N >= num_hidden_layers", "belongs to a layer the config does not declare",
+         "refuses the unknown tensor (or, with a larger count, builds layers it cannot fill)", "write num_hidden_layers = the number of layers in the weights",
+         lambda d: [(n, f"belongs to layer {n.split('.')[1]} but the config declares {d.tl['num_hidden_layers']} layer(s)") for n in d.tensors("later_layer")]),
+    Rule("any other tensor", "is not a tensor of vLLM's EAGLE-3 draft", "raises on it while loading", "remove it or re-convert",
+         lambda d: [(n, "is not a tensor of vLLM's EAGLE-3 draft") for n in d.tensors("unknown")]),
+    Rule("each tensor vLLM loads", "is missing", "leaves the parameter uninitialised, without any error", "re-convert from a complete source",
+         lambda d: [(n, "is missing") for n in d.expected if n not in d.meta]),
+    Rule("embed_tokens.weight", "is absent and the draft's hidden size differs from the verifier's",
+         "cannot share the verifier's embedding, so it stays uninitialised", "keep the draft's own embed_tokens",
+         lambda d: ["is absent and the draft's hidden size differs from the verifier's"]
+                   if "embed_tokens.weight" not in d.meta and (d.cfg.get("target_hidden_size") or d.H) != d.H else []),
+    Rule("d2t", "is missing for a reduced draft vocabulary", "leaves the map at zero: every draft token is proposed as verifier id = draft id",
+         "re-convert with the source's d2t", lambda d: [f"is missing for a reduced draft vocabulary ({d.Vd} of {d.V})"] if d.Vd < d.V and "d2t" not in d.meta else []),
+    Rule("d2t", "is not an integer vector of Vd offsets into the verifier vocabulary", "misloads the map, or proposes wrong verifier tokens", "re-convert",
+         lambda d: [p] if d.Vd < d.V and "d2t" in d.meta and (p := _d2t_map_problem(d)) else []),
+    Rule("d2t", "is present with a full draft vocabulary", "raises while loading", "drop d2t/t2d (identity maps)",
+         lambda d: ["is present with a full draft vocabulary"] if d.Vd >= d.V and "d2t" in d.meta else []),
+    Rule("t2d", "has another length than the verifier vocabulary", "skips it (but it says the vocabulary is wrong)", "re-convert",
+         lambda d: [f"has shape {tuple(d.meta['t2d'][0])}, expected ({d.V},)"] if "t2d" in d.meta and tuple(d.meta["t2d"][0]) != (d.V,) else []),
+]
 
 # %% ../nbs/10_ready.ipynb #255f0011
-VLLM_TYPES = ("eagle3", "peagle", "dflash", "dflash2", "dspark")  # the speculators types vLLM 0.33 registers (FORMATS.md)
-CHECKED_TYPES = ("eagle3",)  # those the rules below check
-
-def served_by_vllm(cfg:dict)->bool:
-    "Whether vLLM serves a Speculators-format directory with this config (its `speculators_model_type` is one vLLM registers)."
-    return cfg.get("speculators_model_type") in VLLM_TYPES
-
 def vllm_findings(cfg:dict, # the parsed config.json
                   meta:dict, # tensor name -> (shape, dtype), from the safetensors headers
                   get=None, # read one tensor by name (used for `d2t` only)
-                  verifier:dict|None=None)->list: # the verifier's config (its `text_config` for multimodal ones)
-    "Everything vLLM would misread in a Speculators `eagle3` directory, as `Finding`s (empty: ready)."
-    if cfg.get("speculators_model_type") not in CHECKED_TYPES:
-        t = cfg.get("speculators_model_type")
-        return [Finding("speculators_model_type", f"is {t!r}", "serves only 'eagle3' from the Speculators format",
-                        "load it with the speculators library (EagleSpeculator), or convert an EAGLE-3 draft", "warning")]
-    F = _config_findings(cfg, verifier)
-    if any(f.where == "transformer_layer_config" or f.where.startswith("transformer_layer_config.") and "missing" in f.problem for f in F):
-        return F  # the tensor rules need the sizes
-    return F + _tensor_findings(cfg, meta, get)
+                  verifier:dict|None=None, # the verifier's config (its `text_config` for multimodal ones)
+                 )->list:
+    "Everything vLLM would misread in a Speculators-format directory: the findings of `RULES` (empty: ready)."
+    d, F = Directory(cfg, meta, get, verifier), []
+    for rule in RULES:
+        if "*" not in rule.types and d.type not in rule.types: continue
+        found = rule.findings(d)
+        F += found
+        if found and rule.stop: break
+    return F
+
+# %% ../nbs/10_ready.ipynb #fe6206b7
+def rules_table(types:tuple|None=None, # only the rules that apply to these types (None: all)
+               )->list:
+    "The rules as rows: where vLLM looks, when the rule fires, what vLLM does, the fix, the level, the types it applies to."
+    return [dict(where=r.where, when=r.when, vllm=r.vllm, fix=r.fix, level=r.level, types=", ".join(r.types))
+            for r in RULES if types is None or "*" in r.types or set(types) & set(r.types)]
 
 # %% ../nbs/10_ready.ipynb #adbe878f
 def readiness(path, # a converted directory (local)
-              verifier:dict|None=None)->list: # the verifier's config, for the checks against it
+              verifier:dict|None=None, # the verifier's config, for the checks against it
+             )->list:
     "`vllm_findings` for the directory at `path`: its config.json and safetensors headers (and `d2t`)."
     ck = Checkpoint(path)
     meta = {k: (tuple(ck.shape(k)), ck.dtype(k)) for k in ck.keys()}
     return vllm_findings(ck.config, meta, ck.get, text_config(verifier) if verifier else None)
 
-def check_ready(path, verifier:dict|None=None)->list:
+def check_ready(path, # a converted directory (local)
+                verifier:dict|None=None, # the verifier's config, for the checks against it
+               )->list:
     "Log every finding for `path`; raise `ValidationError` naming the errors, else return the warnings."
     F = readiness(path, verifier)
     for f in F: log.warning(f"vLLM readiness: {f}")

@@ -14,12 +14,15 @@ import torch.nn.functional as F
 __all__ = ['rms_norm', 'llama3_inv_freq', 'rope_tables', 'attention', 'mlp']
 
 # %% ../nbs/04_reference.ipynb #6463c010
-def rms_norm(x, w, eps:float):
+def rms_norm(x, # (..., H) the input
+             w, # (H,) the norm's weight
+             eps:float): # added to the mean square (the config's `rms_norm_eps`)
     "RMSNorm: normalise in float32, cast back, scale by `w`."
     x32 = x.float()
     return w * (x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + eps)).to(x.dtype)
 
-def llama3_inv_freq(inv, s:dict):
+def llama3_inv_freq(inv, # (d/2,) the unscaled inverse frequencies
+                    s:dict): # the config's llama3 `rope_scaling`
     "Llama 3's frequency-dependent RoPE scaling: long wavelengths divided by `factor`, short ones kept, a smooth ramp between."
     factor, low, high, old = s["factor"], s["low_freq_factor"], s["high_freq_factor"], s["original_max_position_embeddings"]
     wavelen = 2 * math.pi / inv
@@ -29,7 +32,11 @@ def llama3_inv_freq(inv, s:dict):
     medium = ~(wavelen < old / high) * ~(wavelen > old / low)
     return torch.where(medium, smoothed, scaled)
 
-def rope_tables(position_ids, d:int, theta:float, dtype, scaling:dict|None=None):
+def rope_tables(position_ids, # (B, T) positions
+                d:int, # the per-head size
+                theta:float, # RoPE base (`rope_theta`)
+                dtype, # the dtype of the tables
+                scaling:dict|None=None): # the config's `rope_scaling` (keyed by `type` or `rope_type`); None: default RoPE
     "cos and sin of rotary position embeddings, (B, T, d), for `position_ids` (B, T) (default, linear, dynamic or llama3 scaling)."
     inv = 1.0 / (theta ** (torch.arange(0, d, 2, dtype=torch.int64, device=position_ids.device).float() / d))
     pos = position_ids.float()
@@ -45,7 +52,19 @@ def _rotate_half(x):
     a, b = x.chunk(2, -1)
     return torch.cat([-b, a], -1)
 
-def attention(x, wq, wk, wv, wo, nh:int, nkv:int, d:int, cos, sin, bq=None, bk=None, bv=None):
+def attention(x, # (B, T, W) the input
+              wq, # (nh*d, W) query projection
+              wk, # (nkv*d, W) key projection
+              wv, # (nkv*d, W) value projection
+              wo, # (H, nh*d) output projection
+              nh:int, # attention heads
+              nkv:int, # key/value heads
+              d:int, # per-head size
+              cos, # (B, T, d) from `rope_tables`
+              sin, # (B, T, d) from `rope_tables`
+              bq=None, # query bias, if any
+              bk=None, # key bias, if any
+              bv=None): # value bias, if any
     "Causal multi-head attention with grouped KV heads and RoPE: the Llama attention block, from its equations."
     B, T, _ = x.shape
     q = F.linear(x, wq, bq).view(B, T, nh, d).transpose(1, 2)
@@ -58,7 +77,11 @@ def attention(x, wq, wk, wv, wo, nh:int, nkv:int, d:int, cos, sin, bq=None, bk=N
     a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=d ** -0.5)
     return F.linear(a.transpose(1, 2).reshape(B, T, nh * d), wo)
 
-def mlp(x, wg, wu, wd, act:str="silu"):
+def mlp(x, # (B, T, H) the input
+        wg, # (I, H) gate projection
+        wu, # (I, H) up projection
+        wd, # (H, I) down projection
+        act:str="silu"): # the config's `hidden_act`
     "The gated feed-forward block: down(act(gate(x)) * up(x)); `act` is the config's `hidden_act` (SwiGLU with silu)."
     from transformers.activations import ACT2FN  # only validation runs a forward, and it has loaded transformers anyway
     return F.linear(ACT2FN[act](F.linear(x, wg)) * F.linear(x, wu), wd)

@@ -14,10 +14,11 @@ from .layouts import eagle, eagle3, modelopt, medusa
 # %% auto #0
 __all__ = ['LAYOUTS', 'Registry']
 
-# %% ../nbs/07_registry.ipynb #24412a4e
+# %% ../nbs/07_registry.ipynb #8dc6da77
 class Registry:
     "The layouts that exist, by name, in the order they were given."
-    def __init__(self, *layouts:Layout):
+    def __init__(self,
+                 *layouts:Layout): # the layouts, each with its own `name`
         self.layouts = {l.name: l for l in layouts}
         if len(self.layouts) != len(layouts): raise ValueError("two layouts share a name")
     def __getitem__(self, name:str)->Layout:
@@ -42,22 +43,27 @@ class Registry:
         "The names `attach_draft` accepts: layouts with a preset."
         return [l.name for l in self if l.attach_defaults is not None]
 
-    def for_algorithm(self, algorithm:str)->list:
+    def for_algorithm(self,
+                      algorithm:str, # a `speculators_model_type`, e.g. 'eagle3'
+                     )->list:
         "The layouts that write `algorithm`."
         if algorithm not in self.algorithms: raise UsageError(f"unknown algorithm {algorithm!r}; choose one of: {', '.join(self.algorithms)}")
         return [l for l in self.convertible if l.algorithm == algorithm]
 
-    def base(self, algorithm:str)->Layout:
+    def base(self,
+             algorithm:str, # a `speculators_model_type`, e.g. 'eagle3'
+            )->Layout:
         "The layout that defines `algorithm` (the one that refines no other)."
         return next(l for l in self.for_algorithm(algorithm) if l.refines is None)
 
 # %% ../nbs/07_registry.ipynb #7c1885ba
 LAYOUTS = Registry(eagle.EagleLayout(), eagle3.Eagle3Layout(), modelopt.ModelOptLayout(), medusa.MedusaLayout())
 
-# %% ../nbs/07_registry.ipynb #d0fade05
+# %% ../nbs/07_registry.ipynb #c23b8d61
 @patch
 def detect(self:Registry, ck, # the source checkpoint
-           algorithm:str|None=None)->tuple: # restrict to the layouts that write this algorithm (None: any)
+           algorithm:str|None=None, # restrict to the layouts that write this algorithm (None: any)
+          )->tuple:
     "`(layout, evidence)`: the layout whose detector claims `ck` (the more specific where one refines another)."
     if algorithm is not None: self.for_algorithm(algorithm)  # a known algorithm
     answers = {l.name: l.detect(ck) for l in self.convertible}

@@ -30,7 +30,7 @@ class Source:
     revision: str|None = None  # Hub commit hash
     only: str|None = None  # the one weights file the user named, if any
     cache_dir: str|None = None  # Hugging Face cache to use (default: huggingface_hub's)
-    _paths: dict = field(default_factory=dict, repr=False)
+    _paths: dict = field(default_factory=dict, repr=False)  # local paths of the files fetched so far
 
     def __str__(self): return self.spec
 
@@ -39,13 +39,17 @@ class Source:
         "The Hub repository id, when the source is on the Hub."
         return self.root if self.kind == "hub" else None
 
-    def has(self, name:str)->bool:
+    def has(self,
+            name:str, # a file name, relative to the checkpoint's root
+           )->bool:
         "Whether the source has a file `name` (probing a URL directory)."
         if self.files is not None: return name in self.files
         try: self.fetch(name); return True
         except _NotFound: return False
 
-    def fetch(self, name:str)->Path:
+    def fetch(self,
+              name:str, # a file name, relative to the checkpoint's root
+             )->Path:
         "A local path to file `name` of the source, downloading it if needed."
         if name not in self._paths: self._paths[name] = _FETCH[self.kind](self, name)
         return self._paths[name]
@@ -148,7 +152,8 @@ _FETCH = dict(local=_fetch_local, hub=_fetch_hub, url=_fetch_url)
 # %% ../nbs/02_source.ipynb #c2a06824
 def resolve(spec, # local directory or file, Hugging Face id (`org/name`), or http(s) URL
             revision:str|None=None, # Hub branch, tag or commit
-            cache_dir:str|None=None)->Source: # Hugging Face cache (default: huggingface_hub's)
+            cache_dir:str|None=None, # Hugging Face cache (default: huggingface_hub's)
+           )->Source:
     "Turn what the user typed into a `Source`."
     if isinstance(spec, Source): return spec
     s = str(spec)

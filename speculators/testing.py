@@ -34,20 +34,25 @@ DTYPE_NAMES = {torch.float32: "float32", torch.float16: "float16", torch.bfloat1
 
 def rand_weight(shape, # the tensor's shape
                 g:torch.Generator, # the seeded generator to draw from
-                dtype=torch.float32)->torch.Tensor:
+                dtype=torch.float32, # the dtype of the result
+               )->torch.Tensor:
     "A random weight of `shape`, scaled by its fan-in (the last dimension)."
     return (torch.randn(*shape, generator=g) * (shape[-1] ** -0.5)).to(dtype)
 
 def rand_norm(size:int, # the norm's width
               g:torch.Generator, # the seeded generator to draw from
-              dtype=torch.float32)->torch.Tensor:
+              dtype=torch.float32, # the dtype of the result
+             )->torch.Tensor:
     "A random RMSNorm weight: 1 + 0.1 N(0, 1), so that a lost or invented norm shows."
     return (1 + 0.1 * torch.randn(size, generator=g)).to(dtype)
 
 # %% ../nbs/01_testing.ipynb #ecb3c0ef
 FORMATS = ("safetensors", "bin", "sharded", "sharded-bin")
 
-def save_state_dict(sd:dict, path, fmt:str="safetensors", max_shard_size:str="4KB"):
+def save_state_dict(sd:dict, # the tensors to save, by name
+                    path, # the directory to write (created if missing)
+                    fmt:str="safetensors", # one of `FORMATS`
+                    max_shard_size:str="4KB"): # the largest shard, for the sharded formats
     "Save `sd` into directory `path` as `fmt` (one of `FORMATS`)."
     from huggingface_hub import save_torch_state_dict
     from safetensors.torch import save_file
@@ -63,14 +68,16 @@ def save_state_dict(sd:dict, path, fmt:str="safetensors", max_shard_size:str="4K
     return path
 
 # %% ../nbs/01_testing.ipynb #da47ef51
-def read_config(path)->dict:
+def read_config(path, # a directory with a `config.json`
+               )->dict:
     "The `config.json` of directory `path`."
     return json.loads((Path(path)/"config.json").read_text())
 
 def edit_checkpoint(src, # a checkpoint directory with `model.safetensors` and `config.json`
                     dst, # the directory to write
                     edit_sd=None, # called with the state dict, to change it in place
-                    edit_cfg=None)->Path: # called with the config dict, to change it in place
+                    edit_cfg=None, # called with the config dict, to change it in place
+                   )->Path:
     "A copy of checkpoint `src` in `dst` with `edit_sd` applied to its tensors and `edit_cfg` to its config."
     from safetensors.torch import load_file
     sd, cfg = load_file(Path(src)/"model.safetensors"), read_config(src)
@@ -81,7 +88,9 @@ def edit_checkpoint(src, # a checkpoint directory with `model.safetensors` and `
     return dst
 
 # %% ../nbs/01_testing.ipynb #c052a5c6
-def make_text_config_verifier(path, verifier)->Path:
+def make_text_config_verifier(path, # the directory to write
+                              verifier, # a tiny verifier's directory (from `make_verifier`)
+                             )->Path:
     "A copy of `verifier` with its config nested under `text_config` and its weights renamed as multimodal checkpoints name them."
     from safetensors.torch import load_file, save_file
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
@@ -121,7 +130,9 @@ def make_hub_cache(src, # directory whose files become the repository
     return commit
 
 # %% ../nbs/01_testing.ipynb #55d0f1db
-def hub_env(cache_dir, offline:bool=True)->dict:
+def hub_env(cache_dir, # the cache root (what `HF_HUB_CACHE` points to)
+            offline:bool=True, # also set `HF_HUB_OFFLINE=1`
+           )->dict:
     "Environment variables that point `huggingface_hub` at `cache_dir`, offline by default (for subprocesses)."
     import os
     env = {**os.environ, "HF_HUB_CACHE": str(cache_dir), "HF_HOME": str(Path(cache_dir)/"home")}
@@ -133,7 +144,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args): pass
 
 @contextlib.contextmanager
-def serve_dir(path):
+def serve_dir(path): # the directory to serve
     "Serve directory `path` over HTTP on a free loopback port; yields the base URL."
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(path)))
     t = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -143,7 +154,8 @@ def serve_dir(path):
 
 # %% ../nbs/01_testing.ipynb #6c24ae19
 def cli(*args, # the arguments after `speculators` (paths are fine)
-        env:dict|None=None)->subprocess.CompletedProcess: # the environment (default: this one)
+        env:dict|None=None, # the environment (default: this one)
+       )->subprocess.CompletedProcess:
     "Run the `speculators` console script with `args` in a fresh process; stdout and stderr captured as text."
     exe = shutil.which("speculators")
     if exe is None: raise RuntimeError("the speculators console script is not installed: pip install -e .")
@@ -151,7 +163,8 @@ def cli(*args, # the arguments after `speculators` (paths are fine)
 
 def sh(*args, # the command and its arguments
        expect:int=0, # the exit status it must have
-       head:int|None=None)->subprocess.CompletedProcess: # show only the first `head` lines
+       head:int|None=None, # show only the first `head` lines
+      )->subprocess.CompletedProcess:
     "Run a command as a reader would type it, print it and what it prints, and check its exit status."
     print("$", " ".join(map(str, args)))
     r = subprocess.run(list(map(str, args)), capture_output=True, text=True)

@@ -35,7 +35,8 @@ def _grammar(vocab_size, topics, branch, probs, zipf, seed):
         P[k].scatter_(1, succ, torch.tensor(probs).expand(vocab_size, branch).contiguous())
     return P, w / w.sum()
 
-def grammar(**kw)->tuple:
+def grammar(**kw, # overrides of `GRAMMAR`
+           )->tuple:
     "`(P, start)`: transition tables `P[topic, token, next]` and the distribution of first tokens, for `GRAMMAR` updated by `kw`."
     return _grammar(**{**GRAMMAR, **kw})
 
@@ -77,7 +78,8 @@ def _reproducible(seed:int):
             yield
     finally: torch.set_num_threads(threads); torch.use_deterministic_algorithms(det)
 
-def fixtures_dir(cache=None)->Path:
+def fixtures_dir(cache=None, # cache root; default: `$SPECULATORS_FIXTURES`, else `~/.cache/speculators/fixtures`
+                )->Path:
     "The fixture cache root: `cache`, else `$SPECULATORS_FIXTURES`, else `~/.cache/speculators/fixtures`."
     if cache is not None: return Path(cache)
     if os.environ.get("SPECULATORS_FIXTURES"): return Path(os.environ["SPECULATORS_FIXTURES"])
@@ -93,7 +95,8 @@ def code_hash()->str:
     for m in FIXTURE_CODE: h.update(Path(importlib.util.find_spec(m).origin).read_bytes())
     return h.hexdigest()[:16]
 
-def fixture_key(**parts)->str:
+def fixture_key(**parts, # everything the fixture's bytes depend on
+               )->str:
     "A short hash of `parts`, `FIXTURE_VERSION`, the source of `FIXTURE_CODE` and the torch and transformers versions."
     import transformers
     data = {**parts, "fixture_version": FIXTURE_VERSION, "code": code_hash(), "torch": torch.__version__,
@@ -104,7 +107,8 @@ def fixture_key(**parts)->str:
 def cached_build(kind:str, # fixture kind: the directory name's prefix
                  parts:dict, # everything the bytes depend on (hashed into the key)
                  build, # `build(path)` writes the fixture into `path`; may return a dict of facts to record
-                 cache=None)->Path: # cache root (see `fixtures_dir`)
+                 cache=None, # cache root (see `fixtures_dir`)
+                )->Path:
     "The directory of a cached fixture, built atomically on a miss."
     root = fixtures_dir(cache)
     out = root/f"{kind}-{fixture_key(kind=kind, **parts)}"
@@ -124,7 +128,8 @@ def cached_build(kind:str, # fixture kind: the directory name's prefix
     return out
 
 # %% ../nbs/01c_trained.ipynb #f5b79bdc
-def warmup_cosine(opt, steps:int):
+def warmup_cosine(opt, # the optimizer whose learning rate to schedule
+                  steps:int): # the total number of steps
     "A `LambdaLR` for `opt`: linear warm-up over `steps // 10` steps (at least one), then cosine decay to zero at `steps`."
     w = max(1, steps // 10)
     lam = lambda s: (s + 1) / w if s < w else 0.5 * (1 + math.cos(math.pi * (s - w) / max(1, steps - w)))
@@ -137,7 +142,8 @@ def trained_verifier(cache=None, # cache root (see `fixtures_dir`)
                      batch:int=16, # sequences per step
                      length:int=32, # tokens per sequence
                      n_layers:int=8, # decoder layers (at least 7 for distinct EAGLE-3 aux ids)
-                     seed:int=0)->Path: # seed of the weights and of the training text
+                     seed:int=0, # seed of the weights and of the training text
+                    )->Path:
     "The directory of a tiny Llama verifier trained on `corpus`, from the fixture cache (built on first use)."
     sizes = {**TINY, "num_hidden_layers": n_layers}
     def build(path):
@@ -164,7 +170,8 @@ def trained_verifier(cache=None, # cache root (see `fixtures_dir`)
 # %% ../nbs/01c_trained.ipynb #224014d4
 def draft_vocabulary(ids, # training token ids, any shape
                      size:int, # draft vocabulary size
-                     vocab_size:int)->tuple: # the verifier's vocabulary size
+                     vocab_size:int, # the verifier's vocabulary size
+                    )->tuple:
     "`(d2t, t2d)` for the `size` most frequent tokens of `ids` (ties to the lower id)."
     counts = torch.bincount(ids.flatten(), minlength=vocab_size)
     top = torch.sort(-counts, stable=True).indices[:size].sort().values
@@ -214,7 +221,8 @@ def trained_draft(kind:str, # one of `DRAFT_KINDS`
                   draft_vocab:int|None=48, # eagle3: draft vocabulary size; None: the verifier's (no d2t/t2d)
                   aux_ids:list|None=None, # eagle3: verifier layers read (default `default_aux_ids`)
                   v_weight:float=1.0, # eagle1/hass: weight of the feature regression
-                  p_weight:float=0.1)->Path: # eagle1/hass: weight of the token cross-entropy
+                  p_weight:float=0.1, # eagle1/hass: weight of the token cross-entropy
+                 )->Path:
     "The directory of a draft of `kind` trained against `verifier`, in its original layout, from the fixture cache (built on first use)."
     if kind not in DRAFT_KINDS: raise ValueError(f"unknown draft kind {kind!r}: use one of {DRAFT_KINDS}")
     v = Path(verifier)
@@ -234,7 +242,8 @@ TRAINED_DRAFTS = {  # name -> `trained_draft` arguments
 }
 
 def trained_drafts(verifier=None, # the verifier directory (default `trained_verifier(cache)`)
-                   cache=None)->dict: # cache root (see `fixtures_dir`)
+                   cache=None, # cache root (see `fixtures_dir`)
+                  )->dict:
     "`{name: directory}` for every draft of `TRAINED_DRAFTS`, trained against `verifier`."
     verifier = verifier or trained_verifier(cache)
     return {name: trained_draft(verifier=verifier, cache=cache, **kw) for name, kw in TRAINED_DRAFTS.items()}
@@ -244,7 +253,8 @@ def draft_agreement(draft, # a draft directory in its source layout (EAGLE v1/v2
                     verifier, # the verifier directory
                     ids=None, # (B, T) token ids (default `prompts()`)
                     aux_ids:list|None=None, # EAGLE-3: layers to feed (default: the draft config's, else EAGLE's)
-                    shuffle:bool=False)->float: # feed each sequence the verifier states of another sequence
+                    shuffle:bool=False, # feed each sequence the verifier states of another sequence
+                   )->float:
     "How often the draft's top-1 next token is the verifier's, at each position of `ids`."
     ck, model = Checkpoint(draft), load_verifier(verifier)
     sd, cfg = {k: ck.get(k) for k in ck.keys()}, ck.config

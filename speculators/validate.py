@@ -24,7 +24,8 @@ __all__ = ['AGREEMENT_MAX_BYTES', 'BUILTIN_PROMPTS', 'LAYER_FIELDS', 'REPORT_VER
            'validate_dir', 'validate_conversion']
 
 # %% ../nbs/09_validate.ipynb #1a1a74c5
-def parse_device(device)->torch.device:
+def parse_device(device, # a device name: cpu, cuda, cuda:N or mps (or a `torch.device`)
+                )->torch.device:
     "A torch device from `--validate-device`, checked to exist here."
     try: dev = torch.device(device)
     except (RuntimeError, TypeError): raise UsageError(f"--validate-device {device!r} is not a device (cpu, cuda, cuda:N, mps)") from None
@@ -42,12 +43,13 @@ def _tolerance(device:torch.device, dtype, ref:torch.Tensor)->float:
     if device.type == "cpu": return 0.0
     return 4 * torch.finfo(dtype).eps * max(1.0, ref.abs().max().item())
 
-# %% ../nbs/09_validate.ipynb #0b89ff82
+# %% ../nbs/09_validate.ipynb #9af802c1
 def equivalence(layout:Layout, # the source's layout
                 path, # the written directory
                 ck:Checkpoint, # the source
                 vck:Checkpoint, # the verifier
-                device="cpu")->dict: # where to run both forwards
+                device="cpu", # where to run both forwards
+               )->dict:
     "Load the written directory, run it, and compare its logits with the layout's reference forward of the source; raise `ValidationError` on any failure."
     dev = parse_device(device)
     try: model = layout.model_class.from_pretrained(path, verifier=False).to(dev)
@@ -87,7 +89,8 @@ BUILTIN_PROMPTS = ["The capital of France is Paris, and the capital of Italy is"
                    "Q: What is the largest planet in the solar system?\nA:",
                    "import numpy as np\nx = np.arange(10)\nprint(x."]
 
-def verifier_bytes(vck)->int|None:
+def verifier_bytes(vck, # the verifier (a `Checkpoint`)
+                  )->int|None:
     "Size of the verifier's weights, from the shard index or the local files (None when unknown without downloading)."
     if vck.weights.endswith(".index.json"):
         total = (json.loads(vck.source.fetch(vck.weights).read_text()).get("metadata") or {}).get("total_size")
@@ -109,7 +112,12 @@ def load_verifier(vck, # the verifier: a `Checkpoint`, or what `Checkpoint` take
     except Exception as e: raise ValidationError(f"the verifier {src} does not load as a causal LM for the agreement check: {e}") from e
     return model.to(device).eval()
 
-def prompt_ids(vck, prompts=None, n:int=8, length:int=32, seed:int=0)->torch.LongTensor:
+def prompt_ids(vck, # the verifier (a `Checkpoint`), whose tokenizer is used when it has one
+               prompts=None, # token ids (B, T) or texts (default: `BUILTIN_PROMPTS`)
+               n:int=8, # random prompts, when the verifier has no tokenizer
+               length:int=32, # tokens per random prompt
+               seed:int=0, # seed of the random prompts
+              )->torch.LongTensor:
     "Token ids of the prompt set: `prompts` (ids, or texts for the verifier's tokenizer), else `BUILTIN_PROMPTS` tokenised, else random ids."
     if isinstance(prompts, torch.Tensor): return prompts.long()
     tok = None
@@ -132,7 +140,8 @@ def prompt_ids(vck, prompts=None, n:int=8, length:int=32, seed:int=0)->torch.Lon
 def verifier_states(verifier, # a `transformers` causal LM
                     ids:torch.LongTensor, # (B, T) token ids
                     aux_ids:list|None=None, # `output_hidden_states` indices of the aux states (None: none)
-                    chunk:int|None=None)->dict: # sequences per forward (None: all at once)
+                    chunk:int|None=None, # sequences per forward (None: all at once)
+                   )->dict:
     "The verifier's `logits` (B, T, V), `last` hidden state (B, T, H; after the final norm, what EAGLE reads) and `aux` states (B, T, k*H)."
     if chunk and len(ids) > chunk:
         parts = [verifier_states(verifier, x, aux_ids) for x in ids.split(chunk)]
@@ -143,7 +152,10 @@ def verifier_states(verifier, # a `transformers` causal LM
     return {"logits": out.logits.float(), "last": hs[-1], "aux": torch.cat([hs[i] for i in aux_ids], -1) if aux_ids else None}
 
 @torch.no_grad()
-def predictions(draft, verifier, ids:torch.LongTensor)->dict:
+def predictions(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculator`) with its verifier attached
+                verifier, # the verifier, a `transformers` causal LM
+                ids:torch.LongTensor, # (B, T) prompt token ids
+               )->dict:
     "Verifier `states` on `ids`; the draft's `logits` at positions 0..T-2 (EAGLE alignment), the verifier ids its vocabulary maps to (`targets`), the verifier's logits for the same tokens (`verifier_logits`) and top-1 `agree`ment."
     aux = getattr(draft.config, "eagle_aux_hidden_state_layer_ids", None)
     st = verifier_states(verifier, ids, aux)
@@ -155,7 +167,9 @@ def predictions(draft, verifier, ids:torch.LongTensor)->dict:
     v = st["logits"][:, 1:].to(logits.device)  # the verifier's prediction for the token the draft proposes
     return {"states": st, "logits": logits, "targets": targets, "verifier_logits": v, "agree": targets[logits.argmax(-1)] == v.argmax(-1)}
 
-def acceptance_lengths(agree:torch.Tensor, k_max:int=5)->dict:
+def acceptance_lengths(agree:torch.Tensor, # (B, T) bool: whether the draft's top-1 is the verifier's, per position
+                       k_max:int=5, # longest chain
+                      )->dict:
     "τ_k = 1 + mean accepted length of teacher-forced chains of k draft tokens, from per-position agreement (B, T)."
     out = {}
     for k in range(1, k_max + 1):
@@ -167,7 +181,8 @@ def acceptance_lengths(agree:torch.Tensor, k_max:int=5)->dict:
 def agreement(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculator`) with its verifier attached
               verifier, # the verifier, a `transformers` causal LM
               ids:torch.LongTensor, # (B, T) prompt token ids
-              k_max:int=5)->dict: # longest chain for the acceptance estimate
+              k_max:int=5, # longest chain for the acceptance estimate
+             )->dict:
     "Top-1 agreement per position, KL(verifier || draft), and acceptance lengths of the draft against the verifier on `ids`."
     pr = predictions(draft, verifier, ids)
     logits, agree = pr["logits"], pr["agree"]
@@ -180,12 +195,13 @@ def agreement(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculator`
             "verifier_mass_in_draft_vocab": mass.mean().item(), "acceptance_length": acceptance_lengths(agree, k_max),
             "estimate": "teacher-forced (each draft step fed the verifier's state)"}
 
-# %% ../nbs/09_validate.ipynb #116fa2d5
+# %% ../nbs/09_validate.ipynb #be40210f
 def measure_agreement(layout:Layout, # the source's layout (its model class loads `path`)
                       path, # the converted directory
                       vck:Checkpoint, # the verifier
                       device, # where to run
-                      prompts=None)->dict: # token ids (B, T) or texts (default: `BUILTIN_PROMPTS`)
+                      prompts=None, # token ids (B, T) or texts (default: `BUILTIN_PROMPTS`)
+                     )->dict:
     "Agreement of the draft written at `path` with the verifier `vck`."
     model = layout.model_class.from_pretrained(path, verifier=False).to(device)
     ver = load_verifier(vck, device)
@@ -198,7 +214,8 @@ def measure_agreement(layout:Layout, # the source's layout (its model class load
 
 def wants_agreement(vck:Checkpoint, # the verifier
                     agreement:bool|None, # what the user asked (None: decide by size)
-                    min_acceptance:float|None)->bool: # a threshold implies measuring
+                    min_acceptance:float|None, # a threshold implies measuring
+                   )->bool:
     "Whether a conversion measures agreement: as asked, else when `min_acceptance` is set or the verifier is at most `AGREEMENT_MAX_BYTES`."
     if agreement is not None: return agreement
     if min_acceptance is not None: return True
@@ -223,12 +240,16 @@ def check_min_acceptance(agreement:dict|None, # an `agreement` result (None: not
                               "agrees with this verifier (wrong verifier, wrong aux layers, or an untrained draft?)")
 
 # %% ../nbs/09_validate.ipynb #fe2d9bcd
-def fused_inputs(config:dict)->int:
+def fused_inputs(config:dict, # the converted config.json (or the plan's config)
+                )->int:
     "How many input blocks the draft's fusion layer reads: `num_aux_hidden_states` (default 3) for aux-state drafts, else 2 (token, feature)."
     tl = config.get("transformer_layer_config") or {}
     return tl.get("num_aux_hidden_states") or (3 if "eagle_aux_hidden_state_layer_ids" in config else 2)
 
-def describe_difference(a:torch.Tensor, b:torch.Tensor, k:int|None=None)->str:
+def describe_difference(a:torch.Tensor, # the converted tensor
+                        b:torch.Tensor, # the source tensor
+                        k:int|None=None, # input blocks of a fusion layer, to recognise swapped blocks (None: not a fusion layer)
+                       )->str:
     "How converted tensor `a` differs from source tensor `b`: shape, permuted rows, permuted input blocks, or values."
     if tuple(a.shape) != tuple(b.shape): return f"shape {tuple(a.shape)} vs the source's {tuple(b.shape)}"
     a, b = a.float(), b.float()
@@ -247,7 +268,8 @@ def describe_difference(a:torch.Tensor, b:torch.Tensor, k:int|None=None)->str:
 @torch.no_grad()
 def compare_tensors(converted, # the converted directory (a `Checkpoint`)
                     ck, # the source `Checkpoint`
-                    plan)->list: # the plan the source gives
+                    plan, # the plan the source gives
+                   )->list:
     "Every written tensor that is not the source's, as `(name, source name, description)`; also tensors missing or extra."
     out, keys = [], set(converted.keys())
     for t, s in plan.tensors.items():
@@ -263,13 +285,14 @@ def compare_tensors(converted, # the converted directory (a `Checkpoint`)
     for t in sorted(keys - set(plan.tensors) - set(plan.derived)): out.append((t, "", "not a tensor the source gives (extra)"))
     return out
 
-# %% ../nbs/09_validate.ipynb #7b04e619
+# %% ../nbs/09_validate.ipynb #67b37351
 LAYER_FIELDS = ("hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads", "head_dim", "num_hidden_layers",
                 "vocab_size", "rms_norm_eps", "rope_theta", "rope_scaling", "hidden_act", "num_aux_hidden_states")  # compared for every layout
 
 def config_differences(converted:dict, # the converted config.json
                        expected:dict, # the config the source's plan writes
-                       fields:tuple=())->list: # the top-level fields to compare (the layout's `compared_fields`)
+                       fields:tuple=(), # the top-level fields to compare (the layout's `compared_fields`)
+                      )->list:
     "Fields of the converted config.json that differ from what the source implies, as `(field, converted, expected)`."
     out = [(f, converted.get(f, "(missing)"), expected.get(f)) for f in fields if converted.get(f) != expected.get(f)]
     ct, et = converted.get("transformer_layer_config") or {}, expected.get("transformer_layer_config") or {}
@@ -277,10 +300,11 @@ def config_differences(converted:dict, # the converted config.json
         if ct.get(f) != et.get(f): out.append((f"transformer_layer_config.{f}", ct.get(f, "(missing)"), et.get(f)))
     return out
 
-# %% ../nbs/09_validate.ipynb #649db090
+# %% ../nbs/09_validate.ipynb #cd209e92
 def vllm_readiness(path, # the written directory
                    vck:Checkpoint, # the verifier
-                   strict:bool=True)->list: # raise `ValidationError` on an error finding
+                   strict:bool=True, # raise `ValidationError` on an error finding
+                  )->list:
     "The vLLM readiness findings for `path`, logged; errors raise when `strict`."
     if strict: return check_ready(path, vck.config)
     F = readiness(path, vck.config)
@@ -311,7 +335,7 @@ REPORT_FIELDS = {  # field -> meaning; the schema of `validation.json`
     "ok": "whether the directory passed every check",
 }
 
-# %% ../nbs/09_validate.ipynb #05835ba0
+# %% ../nbs/09_validate.ipynb #6103c92b
 def validate_dir(path, # the directory to check: a conversion's staging directory, or a converted directory
                  layout:Layout, # the source's layout
                  ck:Checkpoint, # the source
@@ -323,7 +347,8 @@ def validate_dir(path, # the directory to check: a conversion's staging director
                  prompts=None, # prompts for the agreement: token ids (B, T) or texts (default: built in)
                  vllm_strict:bool=False, # raise on a vLLM readiness error (conversions); False: report it
                  converted=None, # the directory to name in the report (default `path`)
-                 what:str="")->dict: # a prefix for the error (e.g. "X is not equivalent to Y: ")
+                 what:str="", # a prefix for the error (e.g. "X is not equivalent to Y: ")
+                )->dict:
     "Check a Speculators-format directory against its source and verifier; the report, or `ValidationError` (with `.report`)."
     dev = parse_device(device)
     report = {"report_version": REPORT_VERSION, "speculators_version": speculators.__version__,

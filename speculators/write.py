@@ -26,7 +26,8 @@ MAX_SHARD_SIZE = 5_000_000_000
 WINDOW = 1 << 22  # bytes mapped at a time, per reader: small enough to stay in the CPU cache between check and copy
 
 def mapped(path, # a local file
-           start:int, stop:int, # the byte range to read
+           start:int, # the first byte to read
+           stop:int, # the byte after the last one to read
            window:int=WINDOW): # bytes per piece (a multiple of 8 keeps every piece whole elements)
     "Yield bytes `start:stop` of file `path` as consecutive memoryviews of at most `window` bytes, each mapped only while referenced."
     with open(path, "rb") as f:  # a map keeps its own handle: closing the file does not unmap a piece still in use
@@ -35,7 +36,8 @@ def mapped(path, # a local file
             yield memoryview(mmap.mmap(f.fileno(), j - a, access=mmap.ACCESS_READ, offset=a))[i - a:]
 
 # %% ../nbs/08b_write.ipynb #07aabc3a
-def pieces(data, window:int=WINDOW):
+def pieces(data, # a `Span` of a file, or a tensor
+           window:int=WINDOW): # bytes per piece
     "Consecutive memoryviews of the raw bytes of `data`: a `Span` of a file (mapped window by window) or a tensor (views of its memory)."
     if isinstance(data, Span): yield from mapped(data.path, data.start, data.stop, window); return
     mv = memoryview(data.contiguous().reshape(-1).view(torch.uint8).numpy())
@@ -44,8 +46,10 @@ def pieces(data, window:int=WINDOW):
 # %% ../nbs/08b_write.ipynb #ee4b25ec
 def _size(data)->int: return data.stop - data.start if isinstance(data, Span) else data.numel() * data.element_size()
 
-def same_bytes(a, b, # each a `Span` of a file or a tensor
-               window:int=WINDOW)->bool:
+def same_bytes(a, # a `Span` of a file, or a tensor
+               b, # a `Span` of a file, or a tensor
+               window:int=WINDOW, # bytes compared at a time
+              )->bool:
     "Whether `a` and `b` hold exactly the same bytes; stops at the first window that differs."
     if _size(a) != _size(b): return False
     for x, y in zip(pieces(a, window), pieces(b, window)):
@@ -64,7 +68,8 @@ FLOAT_BITS = {  # floating dtype -> (integer type of the same width, the smalles
 }
 
 def nonfinite(buf, # raw bytes of a tensor (whole elements)
-              dtype:torch.dtype)->bool: # the tensor's dtype; non-floating dtypes are always finite
+              dtype:torch.dtype, # the tensor's dtype; non-floating dtypes are always finite
+             )->bool:
     "Whether `buf`, the raw bytes of `dtype` values, holds a NaN or an Inf: two integer `max` reductions on the bits."
     if dtype not in FLOAT_BITS or not len(buf): return False
     itype, inf = FLOAT_BITS[dtype]
@@ -72,7 +77,9 @@ def nonfinite(buf, # raw bytes of a tensor (whole elements)
     sign = 1 << (8 * a.itemsize - 1)
     return int(a.max()) >= inf or int(a.view(f"u{a.itemsize}").max()) >= sign | inf
 
-def count_nonfinite(buf, dtype:torch.dtype)->int:
+def count_nonfinite(buf, # raw bytes of a tensor (whole elements)
+                    dtype:torch.dtype, # the tensor's dtype; non-floating dtypes are always finite
+                   )->int:
     "How many NaN or Inf values the raw bytes `buf` of `dtype` values hold (for messages: it makes a temporary array)."
     if dtype not in FLOAT_BITS or not len(buf): return 0
     itype, inf = FLOAT_BITS[dtype]
@@ -82,7 +89,8 @@ def count_nonfinite(buf, dtype:torch.dtype)->int:
 # %% ../nbs/08b_write.ipynb #93255466
 _PLACEHOLDER = "xxh3_128:" + "0" * 32  # the length of a computed digest
 
-def hub_blob_sha256(path)->str|None:
+def hub_blob_sha256(path, # a local file, or a link to one
+                   )->str|None:
     "The SHA-256 of a file in the Hugging Face cache (a blob is named by it), else `None`."
     real = Path(path).resolve()
     ok = len(real.name) == 64 and all(c in "0123456789abcdef" for c in real.name) and real.parent.name == "blobs"
@@ -90,7 +98,8 @@ def hub_blob_sha256(path)->str|None:
 
 def file_digest(path, # a source weights file
                 entries:list=(), # `Entry`s of tensors whose bytes lie in it (`at`), to check for NaN/Inf in the same pass
-                window:int=WINDOW)->str:
+                window:int=WINDOW, # bytes hashed and checked at a time
+               )->str:
     "`sha256:<hex>` of a Hugging Face cache blob (its name: free), else `xxh3_128:<hex>` of the file's bytes; `entries` refused if they hold a NaN/Inf."
     path = Path(path)
     sha = hub_blob_sha256(path)
@@ -106,7 +115,8 @@ def file_digest(path, # a source weights file
             if e is not None and nonfinite(piece, e.dtype): _refuse_nonfinite(e.at, e, window)
     return f"sha256:{sha}" if sha else f"xxh3_128:{h.hexdigest()}"
 
-def digest_placeholder(path)->str:
+def digest_placeholder(path, # a source weights file
+                      )->str:
     "A string of the length `file_digest(path)` will have (the Hub blob's digest itself): a header written with it can be patched in place."
     return f"sha256:{sha}" if (sha := hub_blob_sha256(path)) else _PLACEHOLDER
 
@@ -114,8 +124,8 @@ def digest_placeholder(path)->str:
 class Entry(NamedTuple):
     "One tensor to write."
     name: str  # its name in the output
-    shape: tuple
-    dtype: torch.dtype
+    shape: tuple  # its shape
+    dtype: torch.dtype  # its dtype
     load: Callable  # returns its data: a `Span` of a safetensors file, or a tensor
     source: str|None = None  # the name errors give it (its source name); None: `name`
     at: Span|None = None  # where its bytes lie in a source file, when they do: the output is laid out to match (see below)
@@ -128,7 +138,10 @@ def _nbytes(shape, dtype):
 ALIGN = 1 << 16  # the output lines its data up with the source's modulo this (the page cache's large folios)
 ALIGN_MIN_BYTES = 1 << 20  # ... when it holds at least this much data (a small file is not worth the padding)
 
-def data_start_residue(entries, align:int=ALIGN, min_bytes:int=ALIGN_MIN_BYTES)->int|None:
+def data_start_residue(entries, # `Entry`s in writing order
+                       align:int=ALIGN, # the alignment, in bytes
+                       min_bytes:int=ALIGN_MIN_BYTES, # the least tensor data worth aligning
+                      )->int|None:
     "Where (mod `align`) the data should start so that the most bytes lie at the same offset as in their source files (None: anywhere)."
     votes, off = {}, 0
     for e in entries:
@@ -149,7 +162,9 @@ def _header(entries, metadata)->tuple:
     pad = -len(h) % 8 if r is None else (r - 8 - len(h)) % ALIGN  # trailing spaces: the format allows them
     return struct.pack("<Q", len(h) + pad) + h + b" " * pad, off
 
-def rewrite_metadata(path, entries:list, metadata:dict):
+def rewrite_metadata(path, # the file `write_safetensors` wrote
+                     entries:list, # the `Entry`s it was written with
+                     metadata:dict): # the new metadata, serialised to the length of the old
     "Replace the metadata of a file written by `write_safetensors` with `metadata` of exactly the same serialised length."
     h, _ = _header(entries, metadata)
     with open(path, "r+b") as f:
@@ -214,7 +229,8 @@ def write_safetensors(path, # the file to write
                       metadata:dict, # strings stored under `__metadata__`
                       progress=None, # a tqdm-like bar to advance by bytes
                       window:int=WINDOW, # bytes checked and copied at a time
-                      checked:bool=False)->int: # the tensors that lie in files were checked for NaN/Inf elsewhere (`file_digest`)
+                      checked:bool=False, # the tensors that lie in files were checked for NaN/Inf elsewhere (`file_digest`)
+                     )->int:
     "Stream tensors into one safetensors file, refusing NaN/Inf (naming the tensor); returns the bytes of tensor data written."
     h, off = _header(entries, metadata)
     with open(path, "wb") as f:

@@ -47,7 +47,7 @@ EXTRA_NORMS = {  # the speculators research HASS trainer's norms: refused
 QKV_BIASES = {f"layers.0.self_attn.{p}_proj.bias" for p in "qkv"}
 EAGLE3_SIGNS = {"d2t", "t2d", "norm.weight", "lm_head.weight", "layers.0.hidden_norm.weight"}  # and any `midlayer.*`: not this layout
 
-# %% ../../nbs/06_eagle.ipynb #00b903c5
+# %% ../../nbs/06_eagle.ipynb #1efda333
 EAGLE_VARIANTS = {
     "eagle1":      dict(fc_bias=False, config_bias=False, norms=()),  # yuhuili/EAGLE-LLaMA3.1-Instruct-8B
     "hass":        dict(fc_bias=True,  config_bias=True,  norms=()),  # HASS: same layout, trained with fc bias
@@ -78,7 +78,8 @@ def eagle_draft_tensors(vcfg:dict, # the verifier's config.json
 
 def eagle_draft_config(vcfg:dict, # the verifier's config.json
                        variant:str="eagle1", # a key of `EAGLE_VARIANTS`
-                       dtype=torch.float32)->dict: # the dtype the config names
+                       dtype=torch.float32, # the dtype the config names
+                      )->dict:
     "The `config.json` an EAGLE v1/v2/HASS trainer writes for a draft of `vcfg`'s verifier."
     keys = ("hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads", "rms_norm_eps",
             "max_position_embeddings", "vocab_size", "hidden_act", "bos_token_id", "eos_token_id", "initializer_range")
@@ -93,7 +94,8 @@ def make_eagle_draft(path, # directory to write
                      variant:str="eagle1", # a key of `EAGLE_VARIANTS`
                      fmt:str="safetensors", # one of `FORMATS`
                      dtype=torch.float32, # dtype of every tensor
-                     seed:int=1)->Path: # seed of the random weights
+                     seed:int=1, # seed of the random weights
+                    )->Path:
     "Write a tiny EAGLE v1/v2/HASS draft checkpoint for `verifier`, in the original layout, and return its directory."
     from safetensors.torch import load_file
     vcfg = read_config(verifier)
@@ -102,7 +104,7 @@ def make_eagle_draft(path, # directory to write
     (path/"config.json").write_text(json.dumps(eagle_draft_config(vcfg, variant, dtype), indent=2))
     return path
 
-# %% ../../nbs/06_eagle.ipynb #e131134c
+# %% ../../nbs/06_eagle.ipynb #61853f36
 class EagleLayout(Layout):
     "EAGLE v1/v2 and HASS drafts into the Speculators `eagle` format."
     name, title, algorithm = "eagle", "EAGLE v1/v2/HASS", "eagle"
@@ -114,7 +116,8 @@ class EagleLayout(Layout):
     compared_fields = ("fusion_bias", "layernorms")
 
 @patch
-def detect(self:EagleLayout, ck):
+def detect(self:EagleLayout,
+           ck): # the source checkpoint (only its tensor names are read)
     "An `fc.weight` and `layers.0.*` without EAGLE-3 tensors."
     keys = set(ck.keys())
     signs = sorted(k for k in keys if k.startswith("midlayer.") or k in EAGLE3_SIGNS)
@@ -122,11 +125,12 @@ def detect(self:EagleLayout, ck):
     if "fc.weight" not in keys or not any(k.startswith("layers.0.") for k in keys): return reject("no fc.weight and layers.0.*")
     return claim("fc.weight, layers.0.* and no final norm or draft head" + (", fc.bias" if "fc.bias" in keys else ""))
 
-# %% ../../nbs/06_eagle.ipynb #3a633c79
+# %% ../../nbs/06_eagle.ipynb #bafc315d
 def eagle_variant(keys, # the source checkpoint's tensor names
                   cfg:dict, # its config.json
                   layernorms:bool|None=None, # what the user asked for (None: decide from the weights)
-                  fusion_bias:bool|None=None)->dict: # what the user asked for (None: decide from the weights)
+                  fusion_bias:bool|None=None, # what the user asked for (None: decide from the weights)
+                 )->dict:
     "The variant of an EAGLE v1/v2/HASS checkpoint from its keys: `{'fusion_bias': bool, 'variant': str, 'notes': [...]}`."
     keys = set(keys)
     eagle3 = sorted(k for k in keys if k.startswith("midlayer.") or k in EAGLE3_SIGNS)
@@ -158,7 +162,7 @@ def eagle_variant(keys, # the source checkpoint's tensor names
     variant = ("EAGLE v1/v2/HASS with fusion bias" if has_bias else "EAGLE v1/v2 without fusion bias") + f" ({cfg_bias})"
     return {"fusion_bias": has_bias, "variant": variant, "notes": notes}
 
-# %% ../../nbs/06_eagle.ipynb #b65d4f26
+# %% ../../nbs/06_eagle.ipynb #34a840a7
 CONFIG = {"hidden_size": ("size", ...), "intermediate_size": ("size", ...), "num_attention_heads": ("size", ...),
           "num_key_value_heads": ("size", None), "hidden_act": ("str", "silu"), "rms_norm_eps": ("positive", 1e-6),
           "rope_theta": ("positive", 10000.0), "rope_scaling": ("dict", None), "max_position_embeddings": ("size", 2048),
@@ -166,7 +170,8 @@ CONFIG = {"hidden_size": ("size", ...), "intermediate_size": ("size", ...), "num
 EagleLayout.source_config = CONFIG
 
 def eagle_layer_config(ck, # the source draft (a `Checkpoint`)
-                       vck)->dict: # the verifier (a `Checkpoint`)
+                       vck, # the verifier (a `Checkpoint`)
+                      )->dict:
     "The one-layer Llama config of the converted draft, from the source config, checked against its weights and the verifier."
     c, v = config_fields(ck.config, CONFIG, f"{ck.source} config.json"), verifier_fields(vck)
     H, I, nh = c["hidden_size"], c["intermediate_size"], c["num_attention_heads"]
@@ -196,13 +201,14 @@ def eagle_layer_config(ck, # the source draft (a `Checkpoint`)
 def eagle_config(layer:dict, # `transformer_layer_config` (see `layer_config`)
                  fusion_bias:bool, # whether `fusion_fc` has a bias
                  spec:dict, # `speculators_config`
-                 layernorms:bool=False)->dict: # the speculators library's extra norms (never set by conversion)
+                 layernorms:bool=False, # the speculators library's extra norms (never set by conversion)
+                )->dict:
     "config.json of an `eagle` draft."
     return {"architectures": ["EagleSpeculator"], "speculators_model_type": "eagle", "speculators_version": speculators.__version__,
             "transformer_layer_architecture": "LlamaDecoderLayer", "transformer_layer_config": layer,
             "layernorms": layernorms, "fusion_bias": fusion_bias, "speculators_config": spec}
 
-# %% ../../nbs/06_eagle.ipynb #05773b1b
+# %% ../../nbs/06_eagle.ipynb #5c7490a2
 def _get(sd, k): return sd.get(k) if k in sd else None  # works for dicts and `Checkpoint`s
 
 def eagle_source_forward(sd, # source tensors by their source names
@@ -233,13 +239,25 @@ def eagle_source_forward(sd, # source tensors by their source names
     return F.linear(x, head.to(dt))
 
 @patch
-def forward(self:EagleLayout, sd, cfg, input_ids, hidden_states, embed, head):
+def forward(self:EagleLayout,
+            sd, # source tensors by their source names
+            cfg, # the source config.json
+            input_ids, # (B, T) token ids
+            hidden_states, # (B, T, H) the verifier's last hidden states, aligned with input_ids
+            embed, # (V, H) the verifier's token embedding
+            head): # (V, H) the verifier's output head
     "The EAGLE code's computation (`eagle_source_forward`)."
     return eagle_source_forward(sd, cfg, input_ids, hidden_states, embed, head)
 
-# %% ../../nbs/06_eagle.ipynb #91810946
+# %% ../../nbs/06_eagle.ipynb #92793e6d
 @patch
-def plan(self:EagleLayout, ck, vck, verifier, layernorms=None, fusion_bias=None, speculative_tokens=None):
+def plan(self:EagleLayout,
+         ck, # the source draft (a `Checkpoint`)
+         vck, # the verifier (a `Checkpoint`)
+         verifier, # the verifier's name or path, as written in the config
+         layernorms=None, # the extra norms asked for (None: decide from the weights)
+         fusion_bias=None, # the fc bias asked for (None: decide from the weights)
+         speculative_tokens=None): # speculative tokens of the greedy proposal method (None: 3)
     "The variant, every check, the key table and the `eagle` config."
     d = eagle_variant(ck.keys(), ck.config, layernorms, fusion_bias)
     layer = eagle_layer_config(ck, vck)
@@ -253,7 +271,10 @@ def plan(self:EagleLayout, ck, vck, verifier, layernorms=None, fusion_bias=None,
     return Plan(self.algorithm, d["variant"], tensors, dropped, config, d["notes"])
 
 @patch
-def summary(self:EagleLayout, out, verifier, plan):
+def summary(self:EagleLayout,
+            out, # the output directory
+            verifier, # the verifier's name or path
+            plan): # the `Plan` that was written
     "Where the `eagle` format is served, and how to serve the original with vLLM."
     bias = plan.config["fusion_bias"]
     return ["Serving: vLLM does not accept the `eagle` Speculators format (it serves `eagle3`); this output is for the speculators "
@@ -264,11 +285,15 @@ def summary(self:EagleLayout, out, verifier, plan):
                "and accept fewer tokens)" if bias else "")]
 
 @patch
-def make_draft(self:EagleLayout, path, verifier, **kwargs)->Path:
+def make_draft(self:EagleLayout,
+               path, # directory to write
+               verifier, # directory of the verifier (from `make_verifier`)
+               **kwargs, # passed to `make_eagle_draft`
+              )->Path:
     "A tiny draft of this layout (`make_eagle_draft`)."
     return make_eagle_draft(path, verifier, **kwargs)
 
-# %% ../../nbs/06_eagle.ipynb #a06b14fd
+# %% ../../nbs/06_eagle.ipynb #7f9813a6
 def eagle_loss(sd:dict, # draft tensors by their source names
                cfg:dict, # the draft's config.json
                ids, # (B, T) token ids
@@ -276,27 +301,34 @@ def eagle_loss(sd:dict, # draft tensors by their source names
                embed, # (V, H) the verifier's embedding
                head, # (V, H) the verifier's head
                v_weight:float=1.0, # weight of the feature regression (EAGLE: 1.0)
-               p_weight:float=0.1)->torch.Tensor: # weight of the token cross-entropy (EAGLE: 0.1)
+               p_weight:float=0.1, # weight of the token cross-entropy (EAGLE: 0.1)
+              )->torch.Tensor:
     "EAGLE's training loss: smooth L1 on the verifier's next feature plus cross-entropy against its next-token distribution."
     f, H = st["last"], st["last"].shape[-1]
     x = eagle_source_forward(sd, cfg, ids[:, 1:], f[:, :-1], embed, torch.eye(H, dtype=f.dtype))  # identity head: the feature
     target = st["logits"][:, 1:].softmax(-1)
     return v_weight * F.smooth_l1_loss(x, f[:, 1:]) + p_weight * F.cross_entropy(F.linear(x, head).flatten(0, 1), target.flatten(0, 1))
 
-# %% ../../nbs/06_eagle.ipynb #9fe1ac91
+# %% ../../nbs/06_eagle.ipynb #fd53333a
 EagleLayout.attach_defaults = {"num_hidden_layers": 1, "fusion_bias": False}
 
 @patch
-def build_draft(self:EagleLayout, model, cfg:dict):
+def build_draft(self:EagleLayout,
+                model, # the transformers causal LM the draft attaches to
+                cfg:dict): # the draft's options (`attach_defaults` filled in)
     "An `EagleSpeculator` for the transformers causal LM `model`, configured by `cfg` (`attach_defaults` filled in)."
-    from speculators.models.eagle import EagleSpeculator, EagleSpeculatorConfig
     if cfg["num_hidden_layers"] != 1: raise UsageError("EAGLE v1/v2 drafts have one decoder layer")
-    c = EagleSpeculatorConfig(transformer_layer_config=base_layer_config(model.config, 1), fusion_bias=cfg["fusion_bias"], layernorms=False,
+    model_class = self.model_class  # imported here: it needs transformers (see `Layout.model`)
+    c = model_class.config_class(transformer_layer_config=base_layer_config(model.config, 1), fusion_bias=cfg["fusion_bias"], layernorms=False,
                               speculators_config=speculators_config("eagle", model.name_or_path, model.config.architectures or [], 3))
-    return EagleSpeculator(c)
+    return model_class(c)
 
 @patch
-def losses(self:EagleLayout, draft, out, input_ids)->dict:
+def losses(self:EagleLayout,
+           draft, # the attached `EagleSpeculator`
+           out, # the base model's outputs on `input_ids`, with hidden states
+           input_ids, # (B, T) token ids
+          )->dict:
     "The EAGLE losses of `draft` from the base model's outputs `out` (with hidden states) on `input_ids`."
     hs, target = out.hidden_states, out.logits[:, 1:].float().softmax(-1).detach()  # the base's next-token distribution at t+1
     feat = {}
@@ -308,7 +340,9 @@ def losses(self:EagleLayout, draft, out, input_ids)->dict:
     return {"eagle_ce": 0.1 * ce, "eagle_regression": reg}
 
 @patch
-def to_source(self:EagleLayout, draft)->tuple:
+def to_source(self:EagleLayout,
+              draft, # the attached `EagleSpeculator`
+             )->tuple:
     "The attached draft as `(tensors, config)` in the EAGLE layout (the inverse of `KEYS`)."
     sd = {k: v.detach().cpu().contiguous() for k, v in draft.state_dict().items()}
     inverse = {t: s for s, t in KEYS.items()}

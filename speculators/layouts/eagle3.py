@@ -32,7 +32,8 @@ LATER_LAYER = tuple(n for n in FIRST_LAYER if n != "hidden_norm.weight")
 TOP = ("fc.weight", "norm.weight", "lm_head.weight")  # same name in the target
 OPTIONAL = ("d2t", "t2d", "embed_tokens.weight")  # same name; present or not as the checks below decide
 
-def layer_prefixes(keys)->list:
+def layer_prefixes(keys, # the source checkpoint's tensor names
+                  )->list:
     "Source prefixes of the decoder layers, in order: `midlayer` or `layers.0` first, then `layers.1`, ..."
     idx = sorted({int(m.group(1)) for k in keys if (m := re.match(r"layers\.(\d+)\.", k))})
     mid = any(k.startswith("midlayer.") for k in keys)
@@ -44,7 +45,8 @@ def layer_prefixes(keys)->list:
         raise LayoutError(f"decoder layer indices {idx} are not contiguous from {1 if mid else 0}")
     return layers
 
-def key_table(keys)->dict:
+def key_table(keys, # the source checkpoint's tensor names
+             )->dict:
     "Source name -> target name for every tensor of an EAGLE-3 draft with these keys."
     layers = layer_prefixes(keys)
     table = {f"{layers[0]}.{n}": f"layers.0.{n}" for n in FIRST_LAYER}
@@ -52,7 +54,7 @@ def key_table(keys)->dict:
     table.update({k: k for k in TOP + OPTIONAL if k in keys or k in TOP})
     return table
 
-# %% ../../nbs/06b_eagle3.ipynb #16d55827
+# %% ../../nbs/06b_eagle3.ipynb #e920809a
 def eagle3_draft_tensors(vcfg:dict, # the verifier's config.json (or its `text_config`)
                          draft_vocab:int|None=48, # draft vocabulary size; None: the verifier's (no maps)
                          own_embed:bool=False, # include an own `embed_tokens.weight`
@@ -60,7 +62,8 @@ def eagle3_draft_tensors(vcfg:dict, # the verifier's config.json (or its `text_c
                          prefix:str="midlayer", # name of the first layer: 'midlayer' (EAGLE repo) or 'layers.0'
                          dtype=torch.float32, # dtype of the weights
                          seed:int=2, # seed of the random weights
-                         n_aux:int=3)->dict: # verifier states `fc` fuses
+                         n_aux:int=3, # verifier states `fc` fuses
+                        )->dict:
     "The state dict of a tiny EAGLE-3 draft in the original key layout."
     g = torch.Generator().manual_seed(seed)
     H, I, V = vcfg["hidden_size"], vcfg["intermediate_size"], vcfg["vocab_size"]
@@ -86,7 +89,8 @@ def eagle3_draft_config(vcfg:dict, # the verifier's config.json (or its `text_co
                         draft_vocab:int|None=48, # draft vocabulary size; None: the verifier's
                         dtype=torch.float32, # the dtype the config names
                         declared_layers:int=1, # `num_hidden_layers` the config claims (published ones may lie)
-                        **extra)->dict: # more entries (e.g. `norm_before_residual`, aux ids)
+                        **extra, # more entries (e.g. `norm_before_residual`, aux ids)
+                       )->dict:
     "The `config.json` the EAGLE-3 trainer writes: a Llama config plus `draft_vocab_size`."
     keys = ("hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads", "rms_norm_eps",
             "max_position_embeddings", "vocab_size", "hidden_act", "bos_token_id", "eos_token_id")
@@ -101,7 +105,8 @@ def make_eagle3_draft(path, # directory to write
                       dtype=torch.float32, # dtype of every tensor
                       declared_layers:int=1, # `num_hidden_layers` the config claims
                       config_extra:dict|None=None, # more config.json entries (e.g. `norm_before_residual`, aux ids)
-                      **kw)->Path: # passed to `eagle3_draft_tensors`
+                      **kw, # passed to `eagle3_draft_tensors`
+                     )->Path:
     "Write a tiny EAGLE-3 draft checkpoint for `verifier`, in the original layout, and return its directory."
     vcfg = read_config(verifier)
     vcfg = vcfg.get("text_config", vcfg)
@@ -110,7 +115,7 @@ def make_eagle3_draft(path, # directory to write
     (path/"config.json").write_text(json.dumps(cfg, indent=2))
     return path
 
-# %% ../../nbs/06b_eagle3.ipynb #a47c97ca
+# %% ../../nbs/06b_eagle3.ipynb #0ac7e335
 class Eagle3Layout(Layout):
     "EAGLE-3 drafts (EAGLE repo layout, `midlayer.*` or `layers.N.*`) into the Speculators `eagle3` format."
     name, title, algorithm = "eagle3", "EAGLE-3", "eagle3"
@@ -128,7 +133,8 @@ class Eagle3Layout(Layout):
     variant_prefix:str = ""  # what the variant's description starts with
 
 @patch
-def detect(self:Eagle3Layout, ck):
+def detect(self:Eagle3Layout,
+           ck): # the source checkpoint (only its tensor names are read)
     "A `midlayer`, a `hidden_norm`, or `fc` with a final `norm` and a draft `lm_head`."
     keys = set(ck.keys())
     mid, hn = any(k.startswith("midlayer.") for k in keys), [k for k in keys if k.endswith(".hidden_norm.weight")]
@@ -139,7 +145,9 @@ def detect(self:Eagle3Layout, ck):
 # %% ../../nbs/06b_eagle3.ipynb #4cf7208a
 def check_vocab_maps(d2t, # the source `d2t` (or None)
                      t2d, # the source `t2d` (or None)
-                     Vd:int, V:int)->tuple: # draft and verifier vocabulary sizes
+                     Vd:int, # the draft vocabulary size (rows of `lm_head`)
+                     V:int, # the verifier's vocabulary size
+                    )->tuple:
     "Check `d2t`/`t2d` for a draft of `Vd` tokens over a verifier of `V`; returns `(keep_maps, rebuilt_t2d or None, notes)`."
     if Vd > V: raise LayoutError(f"the draft vocabulary ({Vd}, lm_head rows) is larger than the verifier's ({V})")
     if Vd == V:
@@ -170,7 +178,8 @@ def check_vocab_maps(d2t, # the source `d2t` (or None)
     return True, None, []
 
 # %% ../../nbs/06b_eagle3.ipynb #a0bfc906
-def default_aux_ids(n_layers:int)->list:
+def default_aux_ids(n_layers:int, # the verifier's number of decoder layers
+                   )->list:
     "EAGLE-3's default aux layer ids for a verifier of `n_layers` decoder layers: `[2, N//2, N-3]`, indices into `output_hidden_states`."
     return [2, n_layers // 2, n_layers - 3]
 
@@ -178,7 +187,8 @@ def aux_layer_ids(given, # what the user passed (or None)
                   cfg:dict, # the source config
                   n_verifier:int, # the verifier's number of decoder layers
                   k:int, # number of aux states `fc` fuses
-                  convention:str|None=None)->list: # of ids under `eagle_config`: 'modelopt' (layer outputs, +1 here) or 'speculators'
+                  convention:str|None=None, # of ids under `eagle_config`: 'modelopt' (layer outputs, +1 here) or 'speculators'
+                 )->list:
     "The aux layer ids to write (Speculators/vLLM convention: indices into `output_hidden_states`), checked against the verifier."
     nested = (cfg.get("eagle_config") or {}).get("eagle_aux_hidden_state_layer_ids")
     if convention not in (None, "modelopt", "speculators"):
@@ -207,7 +217,7 @@ def aux_layer_ids(given, # what the user passed (or None)
     log.info(f"Aux layer ids {ids} from {where} (indices into the verifier's output_hidden_states: 0 = embeddings, i = input of layer i)")
     return ids
 
-# %% ../../nbs/06b_eagle3.ipynb #86e37d46
+# %% ../../nbs/06b_eagle3.ipynb #e29daefd
 def _get(sd, k): return sd.get(k) if k in sd else None  # works for dicts and `Checkpoint`s
 
 def eagle3_source_forward(sd, # source tensors by their source names
@@ -242,16 +252,25 @@ def eagle3_source_forward(sd, # source tensors by their source names
     return F.linear(rms_norm(x, w("norm.weight"), eps), w("lm_head.weight"))
 
 @patch
-def forward(self:Eagle3Layout, sd, cfg, input_ids, hidden_states, embed, head, norm_before_residual:bool=False):
+def forward(self:Eagle3Layout,
+            sd, # source tensors by their source names
+            cfg, # the source config.json
+            input_ids, # (B, T) token ids
+            hidden_states, # (B, T, k*Ht) the verifier's auxiliary hidden states, concatenated in ascending layer order
+            embed, # (V, H) the verifier's token embedding (used when the draft has none)
+            head, # unused: the draft has its own head
+            norm_before_residual:bool=False): # the speculators flag: the first layer's residual is the normed fused state
     "The EAGLE code's computation (`eagle3_source_forward`); the head is the draft's own."
     return eagle3_source_forward(sd, cfg, input_ids, hidden_states, embed, norm_before_residual)
 
 @patch
-def forward_options(self:Eagle3Layout, config)->dict:
+def forward_options(self:Eagle3Layout,
+                    config, # the converted draft's config (an `Eagle3SpeculatorConfig`)
+                   )->dict:
     "`norm_before_residual` as the converted config has it (an option of the conversion, not only of the source config)."
     return {"norm_before_residual": config.norm_before_residual}
 
-# %% ../../nbs/06b_eagle3.ipynb #54203db3
+# %% ../../nbs/06b_eagle3.ipynb #331dce92
 CONFIG = {"num_attention_heads": ("size", ...), "num_key_value_heads": ("size", None), "head_dim": ("size", None),
           "hidden_size": ("size", None), "target_hidden_size": ("size", None), "hidden_act": ("str", "silu"),
           "rms_norm_eps": ("positive", 1e-6), "rope_theta": ("positive", 10000.0), "rope_scaling": ("dict", None),
@@ -264,7 +283,8 @@ def eagle3_config(layer:dict, # `transformer_layer_config` (see `layer_config`)
                   norm_before_residual:bool, # the first layer's residual is the normed fused state
                   target_hidden_size:int, # the verifier's hidden size, which `fc` reads k times
                   aux_ids:list, # `eagle_aux_hidden_state_layer_ids`, indices into `output_hidden_states`
-                  spec:dict)->dict: # `speculators_config`
+                  spec:dict, # `speculators_config`
+                 )->dict:
     "config.json of an `eagle3` draft, every flag vLLM reads written explicitly."
     return {"architectures": ["Eagle3Speculator"], "speculators_model_type": "eagle3", "speculators_version": speculators.__version__,
             "transformer_layer_config": layer, "draft_vocab_size": draft_vocab_size, "norm_before_residual": norm_before_residual,
@@ -272,9 +292,15 @@ def eagle3_config(layer:dict, # `transformer_layer_config` (see `layer_config`)
             "norm_before_fc": False, "fc_norm": False, "norm_output": False, "speculators_config": spec}
 
 def eagle3_shapes(layers:list, # the source's layer prefixes, first layer first
-                  H:int, I:int, nh:int, nkv:int, d:int, # the draft's sizes
+                  H:int, # the draft's hidden size
+                  I:int, # the draft's MLP intermediate size
+                  nh:int, # attention heads
+                  nkv:int, # key-value heads
+                  d:int, # head dimension
                   kHt:int, # what `fc` reads: k aux states of the verifier's hidden size
-                  Vd:int, V:int)->dict: # draft and verifier vocabulary sizes
+                  Vd:int, # the draft vocabulary size
+                  V:int, # the verifier's vocabulary size
+                 )->dict:
     "Tensor name -> shape of an EAGLE-3 draft with these layer prefixes (every layer with a `hidden_norm`, as vLLM builds them)."
     s = {"fc.weight": (H, kHt), "norm.weight": (H,), "lm_head.weight": (Vd, H), "embed_tokens.weight": (V, H)}
     for i, p in enumerate(layers):
@@ -282,19 +308,32 @@ def eagle3_shapes(layers:list, # the source's layer prefixes, first layer first
                           norms=("input_layernorm", "hidden_norm", "post_attention_layernorm"))
     return s
 
-# %% ../../nbs/06b_eagle3.ipynb #0ef7e13a
+# %% ../../nbs/06b_eagle3.ipynb #d769274f
 @patch
-def check_source(self:Eagle3Layout, ck):
+def check_source(self:Eagle3Layout,
+                 ck): # the source draft (a `Checkpoint`)
     "Refuse what this layout cannot convert before anything else is read (nothing, for plain EAGLE-3)."
 
 @patch
-def extra_notes(self:Eagle3Layout, ck, vck, Vd:int, V:int)->list:
+def extra_notes(self:Eagle3Layout,
+                ck, # the source draft (a `Checkpoint`)
+                vck, # the verifier (a `Checkpoint`)
+                Vd:int, # the draft vocabulary size
+                V:int, # the verifier's vocabulary size
+               )->list:
     "What the user should know about this source beyond the checks (nothing, for plain EAGLE-3)."
     return []
 
 @patch
-def plan(self:Eagle3Layout, ck, vck, verifier:str, norm_before_residual:bool|None=None, eagle_aux_hidden_state_layer_ids:list|None=None,
-         speculative_tokens:int|None=None, aux_ids_convention:str|None=None)->Plan:
+def plan(self:Eagle3Layout,
+         ck, # the source draft (a `Checkpoint`)
+         vck, # the verifier (a `Checkpoint`)
+         verifier:str, # the verifier's name or path, as written in the config
+         norm_before_residual:bool|None=None, # residual path takes hidden_norm(x) (None: the source config's, else false)
+         eagle_aux_hidden_state_layer_ids:list|None=None, # `output_hidden_states` ids `fc` fuses (None: source config's, else EAGLE's)
+         speculative_tokens:int|None=None, # speculative tokens of the greedy proposal method (None: 3)
+         aux_ids_convention:str|None=None, # numbering of aux ids under `eagle_config`: 'modelopt' or 'speculators' (None: the layout's)
+        )->Plan:
     "Check and map an EAGLE-3 draft; build its Speculators config."
     keys, v = set(ck.keys()), verifier_fields(vck)
     self.check_source(ck)  # refuses what the format cannot express
@@ -348,17 +387,25 @@ def plan(self:Eagle3Layout, ck, vck, verifier:str, norm_before_residual:bool|Non
                + (" with d2t/t2d" if keep else " (full, no maps)") + (", own embeddings" if "embed_tokens.weight" in keys else ""))
     return Plan("eagle3", variant, tensors, dropped, config, notes, derived={"t2d": t2d} if t2d is not None else {})
 
-# %% ../../nbs/06b_eagle3.ipynb #33d2ca7f
+# %% ../../nbs/06b_eagle3.ipynb #7c71bafe
 @patch
-def output_vocab(self:Eagle3Layout, config)->int: return config.draft_vocab_size
+def output_vocab(self:Eagle3Layout,
+                 config, # the converted draft's config
+                )->int: return config.draft_vocab_size
 
 @patch
-def verifier_tensors(self:Eagle3Layout, ck, vck)->tuple:
+def verifier_tensors(self:Eagle3Layout,
+                     ck, # the source draft (a `Checkpoint`)
+                     vck, # the verifier (a `Checkpoint`)
+                    )->tuple:
     "The verifier's embedding, unless the draft has its own; never its head (the draft has one)."
     return (None, None) if "embed_tokens.weight" in ck else verifier_embeddings(vck, head=False)
 
 @patch
-def summary(self:Eagle3Layout, out, verifier, plan):
+def summary(self:Eagle3Layout,
+            out, # the output directory
+            verifier, # the verifier's name or path
+            plan): # the `Plan` that was written
     "How to serve the result with vLLM."
     n = plan.config["speculators_config"]["proposal_methods"][0]["speculative_tokens"]
     return [f"Serve with vLLM: vllm serve {out}   (loads the verifier {verifier})",
@@ -366,17 +413,22 @@ def summary(self:Eagle3Layout, out, verifier, plan):
             f"Python: LLM(model=\"{verifier}\", speculative_config={{\"model\": \"{out}\", \"method\": \"eagle3\", \"num_speculative_tokens\": {n}}})"]
 
 @patch
-def make_draft(self:Eagle3Layout, path, verifier, **kwargs)->Path:
+def make_draft(self:Eagle3Layout,
+               path, # directory to write
+               verifier, # directory of the verifier (from `make_verifier`)
+               **kwargs, # passed to `make_eagle3_draft`
+              )->Path:
     "A tiny draft of this layout (`make_eagle3_draft`)."
     return make_eagle3_draft(path, verifier, **kwargs)
 
-# %% ../../nbs/06b_eagle3.ipynb #9fe3ed53
+# %% ../../nbs/06b_eagle3.ipynb #40d02f5f
 def eagle3_loss(sd:dict, # draft tensors by their source names
                 cfg:dict, # the draft's config.json
                 ids, # (B, T) token ids
                 st:dict, # the verifier's states on `ids` (with the aux states the draft reads)
                 embed, # (V, H) the verifier's embedding
-                t2d)->torch.Tensor: # (V,) bool: the verifier ids in the draft vocabulary
+                t2d, # (V,) bool: the verifier ids in the draft vocabulary
+               )->torch.Tensor:
     "EAGLE-3's training loss: cross-entropy against the verifier's distribution over the draft vocabulary, where its top-1 is in it."
     logp = eagle3_source_forward(sd, cfg, ids[:, 1:], st["aux"][:, :-1], embed).log_softmax(-1)
     logits = st["logits"][:, 1:]
@@ -384,30 +436,36 @@ def eagle3_loss(sd:dict, # draft tensors by their source names
     ce = -(logits[..., t2d].softmax(-1) * logp).sum(-1)
     return (ce * mask).sum() / mask.sum().clamp(min=1)
 
-# %% ../../nbs/06b_eagle3.ipynb #dab7f314
+# %% ../../nbs/06b_eagle3.ipynb #fde5a246
 Eagle3Layout.attach_defaults = {"num_hidden_layers": 1, "draft_vocab_size": None, "eagle_aux_hidden_state_layer_ids": None,
                                 "norm_before_residual": False}
 
 @patch
-def build_draft(self:Eagle3Layout, model, cfg:dict):
+def build_draft(self:Eagle3Layout,
+                model, # the transformers causal LM the draft attaches to
+                cfg:dict): # the draft's options (`attach_defaults` filled in)
     "An `Eagle3Speculator` for the transformers causal LM `model`, configured by `cfg` (`attach_defaults` filled in); it uses the base's embedding."
-    from speculators.models.eagle3 import Eagle3Speculator, Eagle3SpeculatorConfig
+    model_class = self.model_class  # imported here: it needs transformers (see `Layout.model`)
     N = model.config.num_hidden_layers
     ids = cfg["eagle_aux_hidden_state_layer_ids"] or default_aux_ids(N)
     if ids != sorted(set(ids)) or not all(0 <= i < N for i in ids):
         raise UsageError(f"aux layer ids {ids} must be distinct, ascending and inside the base model's {N} layers")
     tl = base_layer_config(model.config, cfg["num_hidden_layers"])
     if len(ids) != 3: tl["num_aux_hidden_states"] = len(ids)
-    c = Eagle3SpeculatorConfig(transformer_layer_config=tl, draft_vocab_size=cfg["draft_vocab_size"], norm_before_residual=cfg["norm_before_residual"],
+    c = model_class.config_class(transformer_layer_config=tl, draft_vocab_size=cfg["draft_vocab_size"], norm_before_residual=cfg["norm_before_residual"],
                                eagle_aux_hidden_state_layer_ids=ids,
                                speculators_config=speculators_config("eagle3", model.name_or_path, model.config.architectures or [], 3))
-    d = Eagle3Speculator(c)
+    d = model_class(c)
     d.embed_tokens = None  # the base model's embedding is used (and stays the base's)
     if d.d2t is not None: log.info("Note: a reduced draft vocabulary: set the draft's d2t/t2d (e.g. from token counts) before training")
     return d
 
 @patch
-def losses(self:Eagle3Layout, draft, out, input_ids)->dict:
+def losses(self:Eagle3Layout,
+           draft, # the attached `Eagle3Speculator`
+           out, # the base model's outputs on `input_ids`, with hidden states
+           input_ids, # (B, T) token ids
+          )->dict:
     "The EAGLE-3 loss of `draft` from the base model's outputs `out` (with hidden states) on `input_ids`."
     hs, target = out.hidden_states, out.logits[:, 1:].float().softmax(-1).detach()  # the base's next-token distribution at t+1
     aux = torch.cat([hs[i] for i in draft.config.eagle_aux_hidden_state_layer_ids], -1)
@@ -416,7 +474,9 @@ def losses(self:Eagle3Layout, draft, out, input_ids)->dict:
     return {"eagle3_ce": -(target * dl.log_softmax(-1)).sum(-1).mean()}
 
 @patch
-def to_source(self:Eagle3Layout, draft)->tuple:
+def to_source(self:Eagle3Layout,
+              draft, # the attached `Eagle3Speculator`
+             )->tuple:
     "The attached draft as `(tensors, config)` in the EAGLE-3 source layout (`layers.N.*` names, which this layout reads)."
     sd = {k: v.detach().cpu().contiguous() for k, v in draft.state_dict().items()}
     c = draft.config

@@ -18,7 +18,7 @@ from ..plan import check_output_path, staged_dir
 # %% auto #0
 __all__ = ['MedusaHeads', 'MedusaLayout']
 
-# %% ../../nbs/06d_medusa.ipynb #83346774
+# %% ../../nbs/06d_medusa.ipynb #53b16418
 class MedusaHeads(nn.Module):
     "Medusa heads: per head, residual SiLU blocks and a linear head to the vocabulary."
     def __init__(self,
@@ -34,7 +34,9 @@ class MedusaHeads(nn.Module):
         self.medusa_head = nn.ModuleList(head() for _ in range(medusa_num_heads))
         for h in self.medusa_head:
             for b in list(h)[:-1]: nn.init.zeros_(b.linear.weight); nn.init.zeros_(b.linear.bias)  # starts as the identity, as Medusa does
-    def forward(self, h:torch.Tensor)->torch.Tensor:
+    def forward(self,
+                h:torch.Tensor, # (B, T, H) the base model's last hidden states
+               )->torch.Tensor:
         "Logits (K, B, T, V) of every head on the base's last hidden states `h`."
         outs = []
         for head in self.medusa_head:
@@ -43,7 +45,7 @@ class MedusaHeads(nn.Module):
             outs.append(head[-1](x))
         return torch.stack(outs)
 
-# %% ../../nbs/06d_medusa.ipynb #6bc79aa4
+# %% ../../nbs/06d_medusa.ipynb #f6f87948
 class MedusaLayout(Layout):
     "Medusa heads: attached, trained and exported in the Medusa repository's layout (no conversion)."
     name, title, algorithm = "medusa", "Medusa", None
@@ -51,12 +53,18 @@ class MedusaLayout(Layout):
     attach_defaults = {"medusa_num_heads": 2, "medusa_num_layers": 1}
 
 @patch
-def build_draft(self:MedusaLayout, model, cfg:dict):
+def build_draft(self:MedusaLayout,
+                model, # the transformers causal LM the heads attach to
+                cfg:dict): # the draft's options (`attach_defaults` filled in)
     "Medusa heads sized from the base model."
     return MedusaHeads(model.config.hidden_size, model.config.vocab_size, cfg["medusa_num_heads"], cfg["medusa_num_layers"])
 
 @patch
-def losses(self:MedusaLayout, draft, out, input_ids)->dict:
+def losses(self:MedusaLayout,
+           draft, # the attached `MedusaHeads`
+           out, # the base model's outputs on `input_ids`, with hidden states
+           input_ids, # (B, T) token ids
+          )->dict:
     "For head k (0-based), cross-entropy against the token k+2 positions ahead."
     k_logits, losses = draft(out.hidden_states[-1]), {}
     for k in range(k_logits.shape[0]):
@@ -65,9 +73,14 @@ def losses(self:MedusaLayout, draft, out, input_ids)->dict:
         losses[f"medusa_{k}"] = F.cross_entropy(k_logits[k, :, :-s].flatten(0, 1).float(), input_ids[:, s:].flatten())
     return losses
 
-# %% ../../nbs/06d_medusa.ipynb #ae947c25
+# %% ../../nbs/06d_medusa.ipynb #f9a6ee28
 @patch
-def export(self:MedusaLayout, model, output_path, verifier, overwrite:bool=False)->Path:
+def export(self:MedusaLayout,
+           model, # the base model with the heads attached (from `attach_draft`)
+           output_path, # directory to write
+           verifier, # the base model's name or path, written as `base_model_name_or_path`
+           overwrite:bool=False, # replace an existing output directory
+          )->Path:
     "Write the heads attached to `model` in the Medusa layout."
     from safetensors.torch import save_file
     out = check_output_path(output_path, [], overwrite)

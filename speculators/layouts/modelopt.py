@@ -22,7 +22,7 @@ from ..testing import DTYPE_NAMES, rand_norm, rand_weight, read_config
 __all__ = ['MODELOPT_GENERATIONS', 'MODELOPT_KEYS', 'DOUBLE_NORM_KEYS', 'modelopt_default_aux_ids', 'make_modelopt_draft',
            'ModelOptLayout', 'modelopt_eagle3_forward']
 
-# %% ../../nbs/06c_modelopt.ipynb #c3ec7513
+# %% ../../nbs/06c_modelopt.ipynb #d8bf9bef
 MODELOPT_GENERATIONS = {  # release -> (first-layer prefix, eagle_config keys beyond the aux ids)
     "0.39": ("midlayer", ("use_aux_hidden_state", "use_input_layernorm_in_first_layer", "use_last_layernorm", "use_mtp_layernorm")),
     "0.41": ("midlayer", ("use_aux_hidden_state", "use_input_layernorm_in_first_layer", "use_last_layernorm", "use_mtp_layernorm",
@@ -32,7 +32,8 @@ MODELOPT_GENERATIONS = {  # release -> (first-layer prefix, eagle_config keys be
 _EAGLE_CONFIG_DEFAULTS = {"use_aux_hidden_state": True, "use_input_layernorm_in_first_layer": True, "use_last_layernorm": True,
                           "use_mtp_layernorm": False, "next_layer_regular": True, "parallel_draft_step": 1, "parallel_draft_heads_num_layers": 1}
 
-def modelopt_default_aux_ids(n_layers:int)->list:
+def modelopt_default_aux_ids(n_layers:int, # the verifier's number of decoder layers
+                            )->list:
     "ModelOpt's default aux layer ids for a verifier of `n_layers` (its numbering: the output of decoder layer i)."
     return sorted({1, max(0, n_layers // 2 - 1), max(0, n_layers - 4)})
 
@@ -42,9 +43,11 @@ def make_modelopt_draft(path, # directory to write
                         draft_vocab:int|None=48, # None: the verifier's (then lm_head is the verifier's head, and no d2t)
                         n_layers:int=1, # draft decoder layers (several only from 0.43, `layers.<i>.*`)
                         aux_ids:list|None=None, # ModelOpt numbering; default `modelopt_default_aux_ids`
-                        head_dim:int=16, intermediate_size:int=48, # the draft's own sizes (ModelOpt's defaults are 128 and 14336)
+                        head_dim:int=16, # the draft's own head dimension (ModelOpt's default is 128)
+                        intermediate_size:int=48, # the draft's own MLP size (ModelOpt's default is 14336)
                         dtype=torch.float32, # dtype of every tensor
-                        seed:int=3)->Path: # seed of the random weights
+                        seed:int=3, # seed of the random weights
+                       )->Path:
     "Write a tiny EAGLE-3 draft as NVIDIA ModelOpt's HF exporter lays it out for `generation`; returns its directory."
     from safetensors.torch import load_file, save_file
     vcfg = read_config(verifier)
@@ -81,7 +84,7 @@ def make_modelopt_draft(path, # directory to write
     (path/"config.json").write_text(json.dumps(cfg, indent=2))
     return path
 
-# %% ../../nbs/06c_modelopt.ipynb #00b0490b
+# %% ../../nbs/06c_modelopt.ipynb #fffbf17c
 MODELOPT_KEYS = {"use_aux_hidden_state", "use_input_layernorm_in_first_layer", "use_last_layernorm", "use_mtp_layernorm"}  # only ModelOpt writes these
 DOUBLE_NORM_KEYS = {"next_layer_regular", "parallel_draft_step", "parallel_draft_heads_num_layers"}  # added in 0.41, with the double norm
 _QUANT = re.compile(r".*(_scale|_amax|\.scale|_zero_point)$")
@@ -96,14 +99,16 @@ class ModelOptLayout(Eagle3Layout):
     variant_prefix = "ModelOpt export (0.37/0.39 layout) of "
 
 @patch
-def detect(self:ModelOptLayout, ck):
+def detect(self:ModelOptLayout,
+           ck): # the source checkpoint (only its config is read)
     "ModelOpt's own keys in `eagle_config`."
     ec = ck.config.get("eagle_config")
     found = sorted(MODELOPT_KEYS & set(ec)) if isinstance(ec, dict) else []
     return claim(f"config.json eagle_config has {', '.join(found)}") if found else reject("no ModelOpt keys in config.json eagle_config")
 
 @patch
-def check_source(self:ModelOptLayout, ck):
+def check_source(self:ModelOptLayout,
+                 ck): # the source draft (a `Checkpoint`)
     "Refuse ModelOpt exports that the format cannot express: quantized, with LoRA adapters, not EAGLE-3, parallel-draft, 0.41+."
     cfg = ck.config
     ec = cfg.get("eagle_config")
@@ -125,7 +130,12 @@ def check_source(self:ModelOptLayout, ck):
                           "computes. Not converted (vLLM serving this export directly computes hidden_norm(x) as well)")
 
 @patch
-def extra_notes(self:ModelOptLayout, ck, vck, Vd:int, V:int)->list:
+def extra_notes(self:ModelOptLayout,
+                ck, # the source draft (a `Checkpoint`)
+                vck, # the verifier (a `Checkpoint`)
+                Vd:int, # the draft vocabulary size
+                V:int, # the verifier's vocabulary size
+               )->list:
     "What the user should know about a ModelOpt export being converted."
     notes = ["ModelOpt export: aux ids under eagle_config are layer outputs, written here +1; no embed_tokens (the verifier's is used)"]
     if Vd == V:
@@ -190,9 +200,17 @@ def modelopt_eagle3_forward(sd, # the exported tensors by their exported names (
     finally: handle.remove()
 
 @patch
-def forward(self:ModelOptLayout, sd, cfg, input_ids, hidden_states, embed, head):
+def forward(self:ModelOptLayout,
+            sd, # the exported tensors by their exported names
+            cfg, # the exported config.json
+            input_ids, # (B, T) token ids
+            hidden_states, # (B, T, k*H) outputs of the verifier layers named by ModelOpt's aux ids, ascending
+            embed, # (V, H) the verifier's token embedding
+            head): # unused: the draft has its own head
     "ModelOpt's own computation of a 0.37/0.39 export (`modelopt_eagle3_forward`, single norm)."
     return modelopt_eagle3_forward(sd, cfg, input_ids, hidden_states, embed, double_norm=False)
 
 @patch
-def forward_options(self:ModelOptLayout, config)->dict: return {}  # ModelOpt's draft has no `norm_before_residual`
+def forward_options(self:ModelOptLayout,
+                    config, # the converted draft's config (unused)
+                   )->dict: return {}  # ModelOpt's draft has no `norm_before_residual`

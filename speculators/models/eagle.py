@@ -26,7 +26,8 @@ _LAYER_KEYS = ("model_type", "vocab_size", "hidden_size", "intermediate_size", "
                "attention_bias", "attention_dropout", "mlp_bias", "tie_word_embeddings", "bos_token_id", "eos_token_id", "pad_token_id",
                "num_aux_hidden_states")
 
-def layer_config_dict(c:LlamaConfig)->dict:
+def layer_config_dict(c:LlamaConfig, # the draft's decoder-layer config
+                     )->dict:
     "The fields of a decoder-layer config that describe the model (no bookkeeping), plus `rope_theta` for older readers."
     d = {k: v for k, v in c.to_dict().items() if k in _LAYER_KEYS}
     rp = d["rope_parameters"]
@@ -49,10 +50,10 @@ class EagleSpeculatorConfig(PretrainedConfig):
                  layernorms:bool=False, # extra norms: on the embeddings, as the layer's input norm, and before the head
                  fusion_bias:bool=False, # whether `fusion_fc` has a bias
                  speculators_config:dict|None=None, # algorithm, proposal methods and verifier
-                 speculators_model_type:str="eagle",
-                 speculators_version:str|None=None,
-                 transformer_layer_architecture:str="LlamaDecoderLayer",
-                 **kwargs):
+                 speculators_model_type:str="eagle", # the format's name of the algorithm
+                 speculators_version:str|None=None, # the version that wrote the config (default: this one)
+                 transformer_layer_architecture:str="LlamaDecoderLayer", # the class of the decoder layer
+                 **kwargs): # passed to `PretrainedConfig`
         self.transformer_layer_config = _layer_config(transformer_layer_config)
         self.layernorms, self.fusion_bias = layernorms, fusion_bias
         self.speculators_config = speculators_config or {}
@@ -88,7 +89,8 @@ class EagleSpeculator(PreTrainedModel):
     _no_split_modules = ["LlamaDecoderLayer"]
     _supports_sdpa = True
 
-    def __init__(self, config:EagleSpeculatorConfig):
+    def __init__(self,
+                 config:EagleSpeculatorConfig): # the draft's config
         super().__init__(config)
         tl = config.transformer_layer_config
         H = tl.hidden_size
@@ -105,7 +107,9 @@ class EagleSpeculator(PreTrainedModel):
 
 # %% ../../nbs/03_models_eagle.ipynb #f7af0bdb
 @patch
-def attach_verifier(self:EagleSpeculator, verifier)->EagleSpeculator:
+def attach_verifier(self:EagleSpeculator,
+                    verifier, # path, Hub id, `Checkpoint`, transformers model, or `(embed, head)`
+                   )->EagleSpeculator:
     "Take the token embedding and output head from `verifier` (path, Hub id, `Checkpoint`, transformers model, or `(embed, head)`)."
     if isinstance(verifier, tuple): embed, head = verifier[:2]
     elif isinstance(verifier, nn.Module): embed, head = verifier.get_input_embeddings().weight, verifier.get_output_embeddings().weight
@@ -121,7 +125,11 @@ def attach_verifier(self:EagleSpeculator, verifier)->EagleSpeculator:
     return self
 
 # %% ../../nbs/03_models_eagle.ipynb #6ec1f596
-def causal_mask(B:int, T:int, dtype, device)->torch.Tensor:
+def causal_mask(B:int, # batch size
+                T:int, # sequence length
+                dtype, # the mask's dtype (a float dtype)
+                device, # the mask's device
+               )->torch.Tensor:
     "Additive causal mask of shape (B, 1, T, T): 0 where a position may attend, the dtype's minimum where not."
     m = torch.full((T, T), torch.finfo(dtype).min, dtype=dtype, device=device).triu(1)
     return m[None, None].expand(B, 1, T, T)
@@ -131,7 +139,8 @@ def forward(self:EagleSpeculator,
             input_ids:torch.LongTensor, # (B, T) token ids
             hidden_states:torch.Tensor, # (B, T, H) the verifier's last hidden states, aligned with `input_ids`
             position_ids:torch.LongTensor|None=None, # (B, T); default 0..T-1
-            **kwargs)->CausalLMOutput:
+            **kwargs, # ignored (what transformers' generic callers pass)
+           )->CausalLMOutput:
     "Logits (B, T, V) over the verifier's vocabulary."
     if self.verifier_embed is None:
         raise ValidationError("no verifier attached: load with `from_pretrained(dir, verifier=...)` or call `attach_verifier`")
@@ -148,7 +157,11 @@ def forward(self:EagleSpeculator,
     return CausalLMOutput(logits=nn.functional.linear(x, self.verifier_head))
 
 # %% ../../nbs/03_models_eagle.ipynb #97403530
-def strict_from_pretrained(cls, path, *args, allow_missing=(), **kwargs):
+def strict_from_pretrained(cls, # the `PreTrainedModel` subclass to load
+                           path, # the converted directory (or Hub id)
+                           *args, # passed to `from_pretrained`
+                           allow_missing=(), # tensors that may be missing from the checkpoint
+                           **kwargs): # passed to `from_pretrained`
     "`PreTrainedModel.from_pretrained`, but a missing (other than `allow_missing`), unexpected or mis-shaped tensor is an error."
     with quiet_transformers(errors_only=True):  # the load report says missing weights were "newly initialized": here they are an error instead
         model, info = PreTrainedModel.from_pretrained.__func__(cls, path, *args, output_loading_info=True, **kwargs)
@@ -160,8 +173,9 @@ def strict_from_pretrained(cls, path, *args, allow_missing=(), **kwargs):
 
 @patch(cls_method=True)
 def from_pretrained(cls:EagleSpeculator, path, # the converted directory (or Hub id)
-                    *args, verifier=None, # where to read the verifier's embedding and head; `False`: do not attach
-                    **kwargs):
+                    *args, # passed to `PreTrainedModel.from_pretrained`
+                    verifier=None, # where to read the verifier's embedding and head; `False`: do not attach
+                    **kwargs): # passed to `PreTrainedModel.from_pretrained`
     "Load a converted draft (strictly: no missing or unexpected tensors) and attach its verifier."
     model, _ = strict_from_pretrained(cls, path, *args, **kwargs)
     if verifier is not False:

@@ -30,9 +30,13 @@ class Eagle3SpeculatorConfig(PretrainedConfig):
                  norm_before_residual:bool=False, # put hidden_norm(x) on the residual path of the first layer
                  target_hidden_size:int|None=None, # hidden size of the verifier's aux states, when it differs from the draft's
                  eagle_aux_hidden_state_layer_ids:list|None=None, # verifier `output_hidden_states` indices fused by `fc`
-                 norm_before_fc:bool=False, fc_norm:bool=False, norm_output:bool=False, # EAGLE 3.1 flags: false for EAGLE-3
+                 norm_before_fc:bool=False, # EAGLE 3.1 flag: false for EAGLE-3
+                 fc_norm:bool=False, # EAGLE 3.1 flag: false for EAGLE-3
+                 norm_output:bool=False, # EAGLE 3.1 flag: false for EAGLE-3
                  speculators_config:dict|None=None, # algorithm, proposal methods and verifier
-                 speculators_model_type:str="eagle3", speculators_version:str|None=None, **kwargs):
+                 speculators_model_type:str="eagle3", # the format's name of the algorithm
+                 speculators_version:str|None=None, # the version that wrote the config (default: this one)
+                 **kwargs): # passed to `PretrainedConfig`
         self.transformer_layer_config = _layer_config(transformer_layer_config)
         self.draft_vocab_size = draft_vocab_size or self.transformer_layer_config.vocab_size
         self.norm_before_residual, self.target_hidden_size = norm_before_residual, target_hidden_size
@@ -68,7 +72,9 @@ class Eagle3SpeculatorConfig(PretrainedConfig):
 # %% ../../nbs/03b_models_eagle3.ipynb #06f6c12a
 class Eagle3FirstLayer(nn.Module):
     "The EAGLE-3 decoder layer: attention over [input_layernorm(embeddings), hidden_norm(fused hidden)], width 2H."
-    def __init__(self, tl:LlamaConfig, norm_before_residual:bool=False):
+    def __init__(self,
+                 tl:LlamaConfig, # the decoder-layer config
+                 norm_before_residual:bool=False): # put hidden_norm(x) on the residual path
         super().__init__()
         H, eps = tl.hidden_size, tl.rms_norm_eps
         self.norm_before_residual = norm_before_residual
@@ -79,7 +85,11 @@ class Eagle3FirstLayer(nn.Module):
         self.mlp = LlamaMLP(tl)
         self.input_layernorm, self.hidden_norm, self.post_attention_layernorm = (LlamaRMSNorm(H, eps=eps) for _ in range(3))
 
-    def forward(self, embeds, hidden, attention_mask, position_embeddings):
+    def forward(self,
+                embeds, # (B, T, H) token embeddings
+                hidden, # (B, T, H) the fused verifier states (the output of `fc`)
+                attention_mask, # (B, 1, T, T) additive mask (`causal_mask`)
+                position_embeddings): # `(cos, sin)` of the rotary embedding
         h = self.hidden_norm(hidden)
         r = h if self.norm_before_residual else hidden
         a = self.self_attn(torch.cat([self.input_layernorm(embeds), h], -1), attention_mask=attention_mask,
@@ -94,7 +104,8 @@ class Eagle3Speculator(PreTrainedModel):
     base_model_prefix = "eagle3"
     _supports_sdpa = True
 
-    def __init__(self, config:Eagle3SpeculatorConfig):
+    def __init__(self,
+                 config:Eagle3SpeculatorConfig): # the draft's config
         super().__init__(config)
         if config.norm_before_fc or config.fc_norm or config.norm_output:
             raise ValidationError("norm_before_fc / fc_norm / norm_output (EAGLE 3.1) are not supported by this model")
@@ -118,7 +129,9 @@ class Eagle3Speculator(PreTrainedModel):
 
 # %% ../../nbs/03b_models_eagle3.ipynb #f9f71fbe
 @patch
-def attach_verifier(self:Eagle3Speculator, verifier)->Eagle3Speculator:
+def attach_verifier(self:Eagle3Speculator,
+                    verifier, # path, Hub id, `Checkpoint`, transformers model, embedding tensor, or `(embed, head)`
+                   )->Eagle3Speculator:
     "Take the token embedding from `verifier` when the draft has none of its own."
     if self.embed_tokens is not None: return self
     if isinstance(verifier, tuple): embed = verifier[0]
@@ -138,7 +151,8 @@ def forward(self:Eagle3Speculator,
             input_ids:torch.LongTensor, # (B, T) token ids (verifier vocabulary)
             hidden_states:torch.Tensor, # (B, T, k*Ht) the verifier's aux hidden states, concatenated in ascending layer order
             position_ids:torch.LongTensor|None=None, # (B, T); default 0..T-1
-            **kwargs)->CausalLMOutput:
+            **kwargs, # ignored (what transformers' generic callers pass)
+           )->CausalLMOutput:
     "Logits (B, T, Vd) over the draft vocabulary; map their argmax with `draft_to_verifier`."
     if self.embed_tokens is None and self.verifier_embed is None:
         raise ValidationError("no embedding: this draft uses the verifier's; load with `from_pretrained(dir, verifier=...)` or call `attach_verifier`")
@@ -155,15 +169,18 @@ def forward(self:Eagle3Speculator,
     return CausalLMOutput(logits=self.lm_head(self.norm(x)))
 
 @patch
-def draft_to_verifier(self:Eagle3Speculator, ids:torch.LongTensor)->torch.LongTensor:
+def draft_to_verifier(self:Eagle3Speculator,
+                      ids:torch.LongTensor, # draft-vocabulary token ids, any shape
+                     )->torch.LongTensor:
     "Map draft-vocabulary ids to verifier ids: `id + d2t[id]` (the identity for a full vocabulary)."
     return ids if self.d2t is None else ids + self.d2t[ids]
 
 # %% ../../nbs/03b_models_eagle3.ipynb #931507a9
 @patch(cls_method=True)
 def from_pretrained(cls:Eagle3Speculator, path, # the converted directory (or Hub id)
-                    *args, verifier=None, # where to read the verifier's embedding when the draft has none; `False`: do not attach
-                    **kwargs):
+                    *args, # passed to `PreTrainedModel.from_pretrained`
+                    verifier=None, # where to read the verifier's embedding when the draft has none; `False`: do not attach
+                    **kwargs): # passed to `PreTrainedModel.from_pretrained`
     "Load a converted EAGLE-3 draft strictly, and attach the verifier's embedding when the draft has none of its own."
     model, missing = strict_from_pretrained(cls, path, *args, allow_missing=("embed_tokens.weight",), **kwargs)
     if "embed_tokens.weight" in missing: model.embed_tokens = None
