@@ -22,35 +22,37 @@ from .validate import validate_conversion
 __all__ = ['ALGOS', 'parser_from', 'cli_options', 'convert_parser', 'legacy_parser', 'parse_convert', 'demo', 'validate_options',
            'validate_parser', 'main']
 
-# %% ../nbs/12_cli.ipynb #e8fcda5b
+# %% ../nbs/12_cli.ipynb #e71480b4
 def parser_from(p:argparse.ArgumentParser, # the parser to add to
                 func, # the function whose parameters (and their docments) become arguments
                 names:list, # the parameters to add, in order
                 positional:tuple=(), # those that are positional arguments
-                options:dict|None=None, # name -> overrides: `choices`, `metavar`, `required`, `help`, `flag` (its name), `show_default`
+                options:dict|None=None, # name -> overrides: `choices`, `metavar`, `required`, `help`, `flag` (its name), `show_default`, `pair`
                )->argparse.ArgumentParser:
     "Add `names` of `func` to `p`, with the docments of `func` as their help."
     doc, sig = docments(func, full=True, args_kwargs=True), inspect.signature(func).parameters
     for name in names:
         o, d = dict((options or {}).get(name, {})), sig[name]
         help_, default, anno = o.pop("help", None) or doc[name]["docment"], d.default, d.annotation
+        anno = (anno if isinstance(anno, str) else getattr(anno, "__name__", "")).replace(" ", "")  # `from __future__ import annotations`: strings
         flag = o.pop("flag", "--" + name.replace("_", "-"))
         if name in positional: p.add_argument(name, help=help_, **o); continue
-        if anno in ("bool", bool) and default is False: p.add_argument(flag, action="store_true", help=help_, **o)
-        elif anno in ("bool", bool) and default is True: p.add_argument(o.pop("no", "--no-" + flag[2:]), dest=name, action="store_false", help=help_, **o)
-        elif anno in ("bool|None", "bool | None"): p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_, **o)
+        if anno == "bool|None" or (anno == "bool" and o.pop("pair", False)):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_, **o)
+        elif anno == "bool" and default is False: p.add_argument(flag, action="store_true", help=help_, **o)
+        elif anno == "bool" and default is True: p.add_argument("--no-" + flag[2:], dest=name, action="store_false", help=help_, **o)
         else:
-            typ = {"int": int, "float": float, "float|None": float, "int|None": int}.get(anno, None)
+            typ = {"int": int, "float": float}.get(anno.removesuffix("|None"))
             shown = "" if default in (None, inspect.Parameter.empty) or o.get("required") or not o.pop("show_default", True) else f" (default: {default})"
             p.add_argument(flag, default=None if default is inspect.Parameter.empty else default, help=help_ + shown,
                            **({"type": typ} if typ else {}), **o)
     return p
 
-# %% ../nbs/12_cli.ipynb #216e9501
+# %% ../nbs/12_cli.ipynb #e36ba55f
 ALGOS = LAYOUTS.algorithms  # the choices of --algorithm
 _LEGACY = "speculators convert ALGORITHM INPUT OUTPUT BASE_MODEL [--layernorms] [--fusion-bias] [--validate/--no-validate]"
 
-def cli_options(algorithm_kwargs:str="{}", # the layout's options as a JSON object (see below)
+def cli_options(algorithm_kwargs:str="{}", # the layout's options as a JSON object
                 debug:bool=False, # show tracebacks and debug messages
                 quiet:bool=False): # print only errors and the output path (no progress bar)
     "The options of `speculators convert` that belong to the command line, not to `convert_model`."
@@ -61,6 +63,7 @@ _OPTIONS = {"source": dict(metavar="MODEL"), "verifier": dict(required=True), "m
                               "chosen and its evidence are printed); the layouts that write each: " +
                               "; ".join(f"{a}: {', '.join(l.title for l in LAYOUTS.for_algorithm(a))}" for a in ALGOS)),
             "validate": dict(help="skip validation (not recommended)"), "vllm_check": dict(help="report what vLLM would misread instead of failing on it"),
+            "agreement": dict(help="measure agreement with the verifier (default: when its weights are at most 2 GB)"),
             "algorithm_kwargs": dict(metavar="JSON", show_default=False, help=docments(cli_options)["algorithm_kwargs"] + ": " + "; ".join(
                 f"{a}: " + ", ".join(f"{k} ({t.__name__})" for k, (t, _) in LAYOUTS.base(a).kwargs.items()) for a in ALGOS))}
 
@@ -167,7 +170,7 @@ def validate_parser()->argparse.ArgumentParser:
                                 "tensors, config, equivalence of the logits, agreement with the verifier, vLLM readiness. Exit 0 when equivalent.")
     parser_from(p, validate_conversion, ["converted", "source", "verifier", "device", "agreement", "min_acceptance"], positional=("converted",),
                 options={"converted": dict(metavar="CONVERTED"), "source": dict(required=True), "verifier": dict(required=True),
-                         "agreement": dict(help="skip the agreement with the verifier (it loads the whole verifier)"), "min_acceptance": dict(metavar="TAU")})
+                         "agreement": dict(pair=True, help=docments(validate_conversion)["agreement"] + " (default: on)"), "min_acceptance": dict(metavar="TAU")})
     return parser_from(p, validate_options, ["algorithm_kwargs", "json", "debug"], options={"algorithm_kwargs": dict(metavar="JSON", show_default=False)})
 
 def _validate(args:list):

@@ -20,7 +20,7 @@ from .write import MAX_SHARD_SIZE
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['verifier_name', 'convert_model', 'Converter', 'EagleConverter', 'Eagle3Converter']
+__all__ = ['verifier_name', 'convert_model', 'Converter', 'EagleConverter', 'Eagle3Converter', 'get_converter']
 
 # %% ../nbs/11_convert.ipynb #8fdb8d2e
 _CACHE_PATH = re.compile(r"models--([^/]+?)--([^/]+)/snapshots/[0-9a-f]{40}/?$")
@@ -92,9 +92,10 @@ def convert_model(source=None, # the source draft: local path, Hugging Face id o
     for line in layout.summary(out, name, plan): log.info(line)
     return out
 
-# %% ../nbs/11_convert.ipynb #7d99a37b
+# %% ../nbs/11_convert.ipynb #d29c4d83
 class Converter:
     "One algorithm's converter, in the form of the tool this replaces; `report` is the last conversion's `validation.json` (None if not validated)."
+    # `report` also has the equivalence figures at its top level (`report["max_abs_logit_diff"]`), as earlier releases had them
     algorithm:str = ""  # the `speculators_model_type` it writes
     report:dict|None = None
 
@@ -102,11 +103,13 @@ class Converter:
     def convert(self, input_path, # the source draft: local path, Hugging Face id or URL
                 output_path, # the directory to write
                 base_model, # the verifier: local path, Hugging Face id or URL
+                validate:bool=True, # validate before moving the output into place
                 **kwargs)->Path|None:
         "Convert `input_path` to the Speculators format in `output_path` (`convert_model` with this converter's algorithm)."
-        out = convert_model(input_path, self.algorithm, base_model, output_path, **kwargs)
+        out = convert_model(input_path, self.algorithm, base_model, output_path, validate=validate, **kwargs)
         rep = Path(out)/"validation.json" if out else None
         self.report = json.loads(rep.read_text()) if rep is not None and rep.exists() else None
+        if self.report: self.report = {**self.report, **self.report["equivalence"]}
         return out
 
 class EagleConverter(Converter):
@@ -128,3 +131,9 @@ class EagleConverter(Converter):
 class Eagle3Converter(Converter):
     "Convert EAGLE-3 drafts (the EAGLE repo's layout, trainers' `layers.N.*` layout, ModelOpt 0.37/0.39 exports) to the Speculators `eagle3` format."
     algorithm = "eagle3"
+
+def get_converter(algorithm:str, # a `speculators_model_type` conversions write (see `LAYOUTS.algorithms`)
+                 )->type:
+    "The converter class of `algorithm`, as earlier releases named it (`get_converter('eagle3')().convert(...)`)."
+    LAYOUTS.base(algorithm)  # a known algorithm
+    return next((c for c in Converter.__subclasses__() if c.algorithm == algorithm), None) or type(f"{algorithm}Converter", (Converter,), {"algorithm": algorithm})

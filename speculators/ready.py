@@ -34,7 +34,7 @@ class Finding:
 
     def __str__(self): return f"{self.where}: {self.problem}; vLLM {self.vllm}. Fix: {self.fix}"
 
-# %% ../nbs/10_ready.ipynb #31119977
+# %% ../nbs/10_ready.ipynb #2ada0a8b
 TYPES = ("eagle3", "peagle", "dflash", "dflash2", "dspark")  # the speculators types vLLM 0.33 registers (FORMATS.md)
 CHECKED_TYPES = ("eagle3",)  # those the rules below check
 
@@ -53,7 +53,7 @@ class Rule:
     test: Callable  # `Directory` -> problems: strings (at `where`) or `(where, problem)` pairs
     level: str = "error"  # 'error' fails a conversion; 'warning' is reported
     types: tuple = CHECKED_TYPES  # the `speculators_model_type`s it applies to ('*': any)
-    stop: bool = False  # when it fires, the rules after it are not evaluated (they need what it checks)
+    stop: bool = False  # when it fires, the rules after it that are not `stop` rules are not evaluated (they need what it checks)
 
     def findings(self, d, # the `Directory` to check
                 )->list:
@@ -109,7 +109,7 @@ class Directory:
         "The directory's tensors of `kind`, sorted."
         return [n for n in sorted(self.meta) if self.kind(n) == kind]
 
-# %% ../nbs/10_ready.ipynb #039ac61d
+# %% ../nbs/10_ready.ipynb #470060ab
 def _int(v): return isinstance(v, int) and not isinstance(v, bool)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _SHAPE_FIELDS = ("hidden_size", "intermediate_size", "num_attention_heads", "num_hidden_layers", "vocab_size", "rms_norm_eps",
@@ -125,12 +125,17 @@ def _verifier_name(d): return ((d.cfg.get("speculators_config") or {}).get("veri
 def _aux(d):
     ids = d.cfg.get("eagle_aux_hidden_state_layer_ids")
     return ids if isinstance(ids, list) and ids and all(_int(i) for i in ids) else None
-def _d2t_map_problem(d):
+def _d2t_shape_ok(d):
     shape, dtype = d.meta["d2t"]
-    if tuple(shape) != (d.Vd,) or dtype.is_floating_point or dtype == torch.bool: return f"is {dtype} {tuple(shape)}, expected an int64 vector of {d.Vd}"
-    if d.get is None: return None
+    return tuple(shape) == (d.Vd,) and not dtype.is_floating_point and dtype != torch.bool
+def _d2t_maps_ok(d):
+    if d.get is None: return True
     t = torch.arange(d.Vd) + d.get("d2t").long()
-    if bool(((t < 0) | (t >= d.V)).any()) or len(t.unique()) != d.Vd: return f"maps draft ids outside [0, {d.V}) or two to one id"
+    return not bool(((t < 0) | (t >= d.V)).any()) and len(t.unique()) == d.Vd
+def _outside(d):
+    ids, N = _aux(d), (d.verifier or {}).get("num_hidden_layers")
+    bad = [i for i in ids or [] if i < 0 or (N is not None and i >= N)]
+    return [f"id(s) {bad} are outside the verifier's layers 0..{(N or 0) - 1}"] if bad else []
 
 RULES = [
     # the type
@@ -138,7 +143,7 @@ RULES = [
          "load it with the speculators library (EagleSpeculator), or convert an EAGLE-3 draft",
          lambda d: [f"is {d.type!r}"] if d.type not in TYPES else [], "warning", ("*",), stop=True),
     Rule("speculators_model_type", "is a type vLLM serves that these rules do not check yet", "loads it with rules not written here",
-         "check the result with vLLM itself (tools/vllm_load.py)", lambda d: [f"is {d.type!r}"] if d.type not in CHECKED_TYPES else [],
+         "check the result with vLLM itself (tools/vllm_load.py)", lambda d: [f"is {d.type!r}"] if d.type in TYPES and d.type not in CHECKED_TYPES else [],
          "warning", ("*",), stop=True),
     # the config
     Rule("transformer_layer_config", "is missing or not an object", "refuses the directory", "re-convert with this tool",
@@ -174,10 +179,8 @@ RULES = [
     Rule("eagle_aux_hidden_state_layer_ids", "are not distinct and ascending", "captures the states in layer order and concatenates them so, "
          "which is not the order given", "write the ids ascending",
          lambda d: [f"{ids} are not distinct and ascending"] if (ids := _aux(d)) and ids != sorted(set(ids)) else []),
-    Rule("eagle_aux_hidden_state_layer_ids", "names a layer outside the verifier", "never captures it, so fewer states than fc expects reach the draft",
-         "use ids inside the verifier",
-         lambda d: [f"id(s) {bad} are outside the verifier's layers 0..{(N or 0) - 1}"]
-                   if (ids := _aux(d)) and (bad := [i for i in ids if i < 0 or ((N := (d.verifier or {}).get("num_hidden_layers")) is not None and i >= N)]) else []),
+    Rule("eagle_aux_hidden_state_layer_ids", "names a layer outside the verifier", "never captures them, so fewer states than fc expects reach the draft",
+         "use ids inside the verifier", _outside),
     Rule("target_hidden_size", "differs from the verifier's hidden size", "fails at the first forward", "convert against the verifier the draft was trained with",
          lambda d: [f"is {Ht}, the verifier's hidden size is {d.verifier['hidden_size']}"]
                    if d.verifier and d.verifier.get("hidden_size") is not None and (Ht := d.cfg.get("target_hidden_size") or d.tl.get("hidden_size")) != d.verifier["hidden_size"] else []),
@@ -185,9 +188,8 @@ RULES = [
          "convert against the verifier the draft was trained with",
          lambda d: [f"is {d.tl.get('vocab_size')}, the verifier's is {d.verifier['vocab_size']}"]
                    if d.verifier and d.verifier.get("vocab_size") is not None and d.tl.get("vocab_size") != d.verifier["vocab_size"] else []),
-    Rule("transformer_layer_config.<size>", "a size is missing (" + ", ".join(_SHAPE_FIELDS) + ")",
-         "builds the draft with LlamaConfig's default (the sizes of a 7B model)", "write the size from the source",
-         lambda d: [(f"transformer_layer_config.{f}", "missing") for f in _SHAPE_FIELDS if d.tl.get(f) is None], stop=True),
+    *[Rule(f"transformer_layer_config.{f}", "is missing", "builds the draft with LlamaConfig's default (the sizes of a 7B model)",
+           f"write {f} from the source", lambda d, f=f: ["missing"] if d.tl.get(f) is None else [], stop=True) for f in _SHAPE_FIELDS],
     # the tensors
     Rule("each tensor vLLM loads", "has another shape than the config implies", "refuses to load it", "re-convert; the config and the weights disagree",
          lambda d: [(n, f"has shape {tuple(d.meta[n][0])}, the config implies {tuple(s)}") for n in d.tensors("expected")
@@ -210,8 +212,12 @@ RULES = [
                    if "embed_tokens.weight" not in d.meta and (d.cfg.get("target_hidden_size") or d.H) != d.H else []),
     Rule("d2t", "is missing for a reduced draft vocabulary", "leaves the map at zero: every draft token is proposed as verifier id = draft id",
          "re-convert with the source's d2t", lambda d: [f"is missing for a reduced draft vocabulary ({d.Vd} of {d.V})"] if d.Vd < d.V and "d2t" not in d.meta else []),
-    Rule("d2t", "is not an integer vector of Vd offsets into the verifier vocabulary", "misloads the map, or proposes wrong verifier tokens", "re-convert",
-         lambda d: [p] if d.Vd < d.V and "d2t" in d.meta and (p := _d2t_map_problem(d)) else []),
+    Rule("d2t", "is not an integer vector of Vd offsets", "misloads the map", "re-convert",
+         lambda d: [f"is {d.meta['d2t'][1]} {tuple(d.meta['d2t'][0])}, expected an int64 vector of {d.Vd}"]
+                   if d.Vd < d.V and "d2t" in d.meta and not _d2t_shape_ok(d) else []),
+    Rule("d2t", "maps a draft id outside the verifier vocabulary, or two to one id", "proposes wrong verifier tokens", "re-convert",
+         lambda d: [f"maps draft ids outside [0, {d.V}) or two to one id"]
+                   if d.Vd < d.V and "d2t" in d.meta and _d2t_shape_ok(d) and not _d2t_maps_ok(d) else []),
     Rule("d2t", "is present with a full draft vocabulary", "raises while loading", "drop d2t/t2d (identity maps)",
          lambda d: ["is present with a full draft vocabulary"] if d.Vd >= d.V and "d2t" in d.meta else []),
     Rule("t2d", "has another length than the verifier vocabulary", "skips it (but it says the vocabulary is wrong)", "re-convert",
@@ -225,12 +231,12 @@ def vllm_findings(cfg:dict, # the parsed config.json
                   verifier:dict|None=None, # the verifier's config (its `text_config` for multimodal ones)
                  )->list:
     "Everything vLLM would misread in a Speculators-format directory: the findings of `RULES` (empty: ready)."
-    d, F = Directory(cfg, meta, get, verifier), []
+    d, F, stopped = Directory(cfg, meta, get, verifier), [], False
     for rule in RULES:
-        if "*" not in rule.types and d.type not in rule.types: continue
+        if ("*" not in rule.types and d.type not in rule.types) or (stopped and not rule.stop): continue
         found = rule.findings(d)
         F += found
-        if found and rule.stop: break
+        stopped = stopped or bool(found and rule.stop)
     return F
 
 # %% ../nbs/10_ready.ipynb #fe6206b7
