@@ -9,6 +9,7 @@ from __future__ import annotations
 import json, tempfile, types
 from pathlib import Path
 import torch
+from fastcore.meta import delegates
 from .core import UsageError, log
 from .registry import LAYOUTS
 from .convert import convert_model
@@ -73,10 +74,11 @@ def attach_draft(model, # a `transformers` causal LM (modified in place)
     return model
 
 # %% ../nbs/15_attach.ipynb #b85fb0a5
+@delegates(convert_model, but=["source", "algorithm", "verifier", "output_path", "model"])
 def export_draft(model, # a model from `attach_draft`
                  output_path, # the directory to write
                  verifier=None, # the base model's directory or Hub id (default: `model.name_or_path`)
-                 **kwargs, # passed to the converter (`overwrite`, `verifier_name_or_path`, `prompts`, `min_acceptance`, ...)
+                 **kwargs, # `convert_model`'s options (`overwrite`, `verifier_name_or_path`, `prompts`, `min_acceptance`, ...)
                 )->Path:
     "Write the attached draft: EAGLE / EAGLE-3 in the Speculators format (converted and validated), Medusa in the Medusa layout."
     from safetensors.torch import save_file

@@ -148,6 +148,7 @@ class Layout:
     source_config:dict = {}  # the source config.json fields `plan` reads: {name: (kind, default)}
     compared_fields:tuple = ()  # the target config fields `speculators validate` compares with what the source implies
     attach_defaults:dict|None = None  # `attach_draft`'s preset config for this family (None: cannot be attached)
+    fixture = None  # the function that writes a tiny draft of this layout, `fixture(path, verifier, **options)` (tests and docs)
     recorded_options:tuple = ()  # options a later check may read from the converted config when the source cannot say (see `validate_conversion`)
 
     def __repr__(self): return f"<layout {self.name}: {self.title} -> {self.algorithm}>"
@@ -195,6 +196,15 @@ class Layout:
                )->list:
         "Lines shown at the end of a conversion (how to use the result)."
         return []
+
+    def make_draft(self,
+                   path, # the directory to write
+                   verifier, # the verifier's directory (from `speculators.testing.make_verifier`)
+                   **kwargs, # the fixture's options
+                  )->Path:
+        "A tiny draft of this layout, in its exact source layout (its `fixture`)."
+        if self.fixture is None: raise NotImplementedError(f"{self.title} has no fixture")
+        return self.fixture(path, verifier, **kwargs)
 
 # %% ../nbs/05_layout.ipynb #07958ba7
 @patch

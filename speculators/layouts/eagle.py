@@ -104,7 +104,7 @@ def make_eagle_draft(path, # directory to write
     (path/"config.json").write_text(json.dumps(eagle_draft_config(vcfg, variant, dtype), indent=2))
     return path
 
-# %% ../../nbs/06_eagle.ipynb #61853f36
+# %% ../../nbs/06_eagle.ipynb #356c50b2
 class EagleLayout(Layout):
     "EAGLE v1/v2 and HASS drafts into the Speculators `eagle` format."
     name, title, algorithm = "eagle", "EAGLE v1/v2/HASS", "eagle"
@@ -114,6 +114,7 @@ class EagleLayout(Layout):
               "fusion_bias": (bool, "fc bias; only checked against the weights, which decide"),
               "speculative_tokens": (int, "speculative tokens of the greedy proposal method (default 3)")}
     compared_fields = ("fusion_bias", "layernorms")
+    fixture = staticmethod(make_eagle_draft)
 
 @patch
 def detect(self:EagleLayout,
@@ -249,7 +250,7 @@ def forward(self:EagleLayout,
     "The EAGLE code's computation (`eagle_source_forward`)."
     return eagle_source_forward(sd, cfg, input_ids, hidden_states, embed, head)
 
-# %% ../../nbs/06_eagle.ipynb #92793e6d
+# %% ../../nbs/06_eagle.ipynb #ddf57d69
 @patch
 def plan(self:EagleLayout,
          ck, # the source draft (a `Checkpoint`)
@@ -283,15 +284,6 @@ def summary(self:EagleLayout,
             "\"model\": <original directory>, \"num_speculative_tokens\": 3}"
             + (" (vLLM's EAGLE-1 loader ignores fc.bias, so this HASS/Vicuna-style draft would run without its fusion bias "
                "and accept fewer tokens)" if bias else "")]
-
-@patch
-def make_draft(self:EagleLayout,
-               path, # directory to write
-               verifier, # directory of the verifier (from `make_verifier`)
-               **kwargs, # passed to `make_eagle_draft`
-              )->Path:
-    "A tiny draft of this layout (`make_eagle_draft`)."
-    return make_eagle_draft(path, verifier, **kwargs)
 
 # %% ../../nbs/06_eagle.ipynb #7f9813a6
 def eagle_loss(sd:dict, # draft tensors by their source names

@@ -115,7 +115,7 @@ def make_eagle3_draft(path, # directory to write
     (path/"config.json").write_text(json.dumps(cfg, indent=2))
     return path
 
-# %% ../../nbs/06b_eagle3.ipynb #0ac7e335
+# %% ../../nbs/06b_eagle3.ipynb #5c9a82dc
 class Eagle3Layout(Layout):
     "EAGLE-3 drafts (EAGLE repo layout, `midlayer.*` or `layers.N.*`) into the Speculators `eagle3` format."
     name, title, algorithm = "eagle3", "EAGLE-3", "eagle3"
@@ -128,6 +128,7 @@ class Eagle3Layout(Layout):
               "aux_ids_convention": (str, "numbering of aux ids under eagle_config: 'modelopt' (layer outputs, +1; default for ModelOpt exports) or 'speculators'")}
     compared_fields = ("draft_vocab_size", "norm_before_residual", "target_hidden_size", "eagle_aux_hidden_state_layer_ids",
                        "norm_before_fc", "fc_norm", "norm_output")
+    fixture = staticmethod(make_eagle3_draft)
     recorded_options = ("eagle_aux_hidden_state_layer_ids",)  # a verifier too shallow for the default needs the ids the conversion used
     aux_convention:str|None = None  # numbering of aux ids found under `eagle_config` (None: unknown, so they are refused unless told)
     variant_prefix:str = ""  # what the variant's description starts with
@@ -387,7 +388,7 @@ def plan(self:Eagle3Layout,
                + (" with d2t/t2d" if keep else " (full, no maps)") + (", own embeddings" if "embed_tokens.weight" in keys else ""))
     return Plan("eagle3", variant, tensors, dropped, config, notes, derived={"t2d": t2d} if t2d is not None else {})
 
-# %% ../../nbs/06b_eagle3.ipynb #7c71bafe
+# %% ../../nbs/06b_eagle3.ipynb #9b6291b2
 @patch
 def output_vocab(self:Eagle3Layout,
                  config, # the converted draft's config
@@ -411,15 +412,6 @@ def summary(self:Eagle3Layout,
     return [f"Serve with vLLM: vllm serve {out}   (loads the verifier {verifier})",
             f"or: vllm serve {verifier} --speculative-config '{{\"method\": \"eagle3\", \"model\": \"{out}\", \"num_speculative_tokens\": {n}}}'",
             f"Python: LLM(model=\"{verifier}\", speculative_config={{\"model\": \"{out}\", \"method\": \"eagle3\", \"num_speculative_tokens\": {n}}})"]
-
-@patch
-def make_draft(self:Eagle3Layout,
-               path, # directory to write
-               verifier, # directory of the verifier (from `make_verifier`)
-               **kwargs, # passed to `make_eagle3_draft`
-              )->Path:
-    "A tiny draft of this layout (`make_eagle3_draft`)."
-    return make_eagle3_draft(path, verifier, **kwargs)
 
 # %% ../../nbs/06b_eagle3.ipynb #40d02f5f
 def eagle3_loss(sd:dict, # draft tensors by their source names

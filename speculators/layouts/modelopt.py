@@ -84,7 +84,7 @@ def make_modelopt_draft(path, # directory to write
     (path/"config.json").write_text(json.dumps(cfg, indent=2))
     return path
 
-# %% ../../nbs/06c_modelopt.ipynb #fffbf17c
+# %% ../../nbs/06c_modelopt.ipynb #91a122a8
 MODELOPT_KEYS = {"use_aux_hidden_state", "use_input_layernorm_in_first_layer", "use_last_layernorm", "use_mtp_layernorm"}  # only ModelOpt writes these
 DOUBLE_NORM_KEYS = {"next_layer_regular", "parallel_draft_step", "parallel_draft_heads_num_layers"}  # added in 0.41, with the double norm
 _QUANT = re.compile(r".*(_scale|_amax|\.scale|_zero_point)$")
@@ -95,6 +95,7 @@ class ModelOptLayout(Eagle3Layout):
     producer = ("NVIDIA ModelOpt (nvidia-modelopt 0.37-0.47): modelopt/torch/speculative/plugins/transformers.py (the draft: transformers' "
                 "LlamaDecoderLayer and an attention pre-hook), modelopt/torch/export/plugins/hf_spec_export.py (the export)")
     aux_convention = "modelopt"  # ModelOpt numbers layer outputs: its id i is id i+1 here
+    fixture = staticmethod(make_modelopt_draft)
     attach_defaults = None  # attaching in ModelOpt's forms is not here (yet): EAGLE-3 drafts attach as `eagle3`
     variant_prefix = "ModelOpt export (0.37/0.39 layout) of "
 
