@@ -6,40 +6,59 @@ Docs: https://speculators.github.io/speculators/cli.html.md"""
 
 # %% ../nbs/12_cli.ipynb #f655efdd
 from __future__ import annotations
-import argparse, inspect, json, logging, sys, tempfile
+import argparse, difflib, functools, inspect, json, logging, shutil, sys, tempfile
 from pathlib import Path
-import torch
 from fastcore.docments import docments
 import speculators
 from .core import SpeculatorsError, UsageError, ValidationError, log, setup_logging
-from .convert import convert_model
-from .layout import check_kwargs
-from .registry import LAYOUTS
-from .testing import make_verifier
-from .validate import validate_conversion
 
 # %% auto #0
-__all__ = ['ALGOS', 'parser_from', 'cli_options', 'convert_parser', 'legacy_parser', 'parse_convert', 'demo', 'validate_options',
-           'validate_parser', 'main']
+__all__ = ['params_of', 'spec_path', 'load_spec', 'algorithms', 'parser_from', 'cli_options', 'convert_parser', 'legacy_parser',
+           'parse_args', 'parse_convert', 'demo', 'usage', 'validate_options', 'validate_parser', 'main']
 
-# %% ../nbs/12_cli.ipynb #e71480b4
+# %% ../nbs/12_cli.ipynb #0baeb874
+def params_of(func, # a function
+             )->dict:
+    "Its parameters as plain data: name -> `{anno, doc, default}` (no `default` for a required one; `*args`, `**kwargs` left out)."
+    doc, out = docments(func, full=True, args_kwargs=True), {}
+    for n, p in inspect.signature(func).parameters.items():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or n in ("self", "cls"): continue
+        a = p.annotation if p.annotation is not p.empty else ""
+        out[n] = {"anno": (a if isinstance(a, str) else getattr(a, "__name__", str(a))).replace(" ", ""), "doc": doc[n]["docment"] or ""}
+        if p.default is not p.empty: out[n]["default"] = p.default
+    return out
+
+def spec_path()->Path:
+    "Where the command line's spec is: `cli_spec.json`, beside this module."
+    return Path(__file__).with_name("cli_spec.json") if "__file__" in globals() else Path(speculators.__file__).with_name("cli_spec.json")
+
+@functools.cache
+def load_spec()->dict:
+    "The command line's spec (`speculators.clispec`): the parameters of `convert_model` and `validate_conversion`, and the algorithms."
+    return json.loads(spec_path().read_text())
+
+def algorithms()->list:
+    "The choices of `--algorithm`, from the spec."
+    return list(load_spec()["algorithms"])
+
+# %% ../nbs/12_cli.ipynb #53d8e947
 def parser_from(p:argparse.ArgumentParser, # the parser to add to
-                func, # the function whose parameters (and their docments) become arguments
+                params, # a function, or its `params_of` (from the spec): its parameters become arguments
                 names:list, # the parameters to add, in order
                 positional:tuple=(), # those that are positional arguments
-                options:dict|None=None, # name -> overrides: `choices`, `metavar`, `required`, `help`, `flag` (its name), `show_default`, `pair`
+                options:dict|None=None, # name -> overrides: `choices`, `metavar`, `required`, `help`, `flag` (its name), `short` (e.g. `-v`), `show_default`, `pair`
                )->argparse.ArgumentParser:
-    "Add `names` of `func` to `p`, with the docments of `func` as their help."
-    doc, sig = docments(func, full=True, args_kwargs=True), inspect.signature(func).parameters
+    "Add `names` of `params` to `p`, with their docments as their help."
+    params = params if isinstance(params, dict) else params_of(params)
     for name in names:
-        o, d = dict((options or {}).get(name, {})), sig[name]
-        help_, default, anno = o.pop("help", None) or doc[name]["docment"], d.default, d.annotation
-        anno = (anno if isinstance(anno, str) else getattr(anno, "__name__", "")).replace(" ", "")  # `from __future__ import annotations`: strings
+        o, d = dict((options or {}).get(name, {})), params[name]
+        help_, default, anno = o.pop("help", None) or d["doc"], d.get("default", inspect.Parameter.empty), d["anno"]
         flag = o.pop("flag", "--" + name.replace("_", "-"))
         if name in positional: p.add_argument(name, help=help_, **o); continue
+        flags = ([o.pop("short")] if "short" in o else []) + [flag]
         if anno == "bool|None" or (anno == "bool" and o.pop("pair", False)):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_, **o)
-        elif anno == "bool" and default is False: p.add_argument(flag, action="store_true", help=help_, **o)
+        elif anno == "bool" and default is False: p.add_argument(*flags, dest=name, action="store_true", help=help_, **o)
         elif anno == "bool" and default is True: p.add_argument("--no-" + flag[2:], dest=name, action="store_false", help=help_, **o)
         else:
             typ = {"int": int, "float": float}.get(anno.removesuffix("|None"))
@@ -48,50 +67,60 @@ def parser_from(p:argparse.ArgumentParser, # the parser to add to
                            **({"type": typ} if typ else {}), **o)
     return p
 
-# %% ../nbs/12_cli.ipynb #e36ba55f
-ALGOS = LAYOUTS.algorithms  # the choices of --algorithm
+# %% ../nbs/12_cli.ipynb #bccd618e
 _LEGACY = "speculators convert ALGORITHM INPUT OUTPUT BASE_MODEL [--layernorms] [--fusion-bias] [--validate/--no-validate]"
 
 def cli_options(algorithm_kwargs:str="{}", # the layout's options as a JSON object
+                verbose:bool=False, # say what is done, step by step
                 debug:bool=False, # show tracebacks and debug messages
                 quiet:bool=False): # print only errors and the output path (no progress bar)
     "The options of `speculators convert` that belong to the command line, not to `convert_model`."
 
 _COMMON = ["validate_device", "overwrite", "verifier_name_or_path", "dry_run", "vllm_check", "agreement", "min_acceptance"]
-_OPTIONS = {"source": dict(metavar="MODEL"), "verifier": dict(required=True), "min_acceptance": dict(metavar="TAU"),
-            "algorithm": dict(choices=ALGOS, help="the `speculators_model_type` to write (default: detected from the weights; the layout "
+
+def _option_help(algos:dict)->str:
+    "The layouts' options, by algorithm, for `--algorithm-kwargs`."
+    return "; ".join(f"{a}: " + ", ".join(f"{k} ({t})" for k, (t, _) in s["options"].items()) for a, s in algos.items())
+
+def _options()->dict:
+    algos = load_spec()["algorithms"]
+    return {"source": dict(metavar="MODEL"), "min_acceptance": dict(metavar="TAU"),
+            "verifier": dict(help=load_spec()["convert_model"]["verifier"]["doc"] + " (required)"),
+            "algorithm": dict(choices=list(algos), help="the `speculators_model_type` to write (default: detected from the weights; the layout "
                               "chosen and its evidence are printed); the layouts that write each: " +
-                              "; ".join(f"{a}: {', '.join(l.title for l in LAYOUTS.for_algorithm(a))}" for a in ALGOS)),
+                              "; ".join(f"{a}: {', '.join(s['layouts'])}" for a, s in algos.items())),
             "validate": dict(help="skip validation (not recommended)"), "vllm_check": dict(help="report what vLLM would misread instead of failing on it"),
             "agreement": dict(help="measure agreement with the verifier (default: when its weights are at most 2 GB)"),
-            "algorithm_kwargs": dict(metavar="JSON", show_default=False, help=docments(cli_options)["algorithm_kwargs"] + ": " + "; ".join(
-                f"{a}: " + ", ".join(f"{k} ({t.__name__})" for k, (t, _) in LAYOUTS.base(a).kwargs.items()) for a in ALGOS))}
+            "verbose": dict(flag="--verbose", short="-v"),
+            "algorithm_kwargs": dict(metavar="JSON", show_default=False, help=docments(cli_options)["algorithm_kwargs"] + ": " + _option_help(algos))}
 
 def convert_parser()->argparse.ArgumentParser:
-    "The parser of `speculators convert MODEL [--algorithm ...] --verifier ...`, from the docments of `convert_model`."
+    "The parser of `speculators convert MODEL [--algorithm ...] --verifier ...`, from the docments of `convert_model` (in the spec)."
     p = argparse.ArgumentParser(prog="speculators convert", description="Convert a draft checkpoint into the Speculators format.",
                                 epilog=f"The older form is accepted too:\n  {_LEGACY}\n"
                                        "  --layernorms / --fusion-bias: expect the extra norms / a fusion bias (checked against the weights)\n"
                                        "  --validate / --no-validate: validate the result (default: on)\n"
-                                       "  and the options --validate-device, --overwrite, --verifier-name-or-path, --dry-run, --debug, --quiet",
+                                       "  and the options --validate-device, --overwrite, --verifier-name-or-path, --dry-run, -v, --debug, --quiet",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser_from(p, convert_model, ["source", "algorithm", "verifier", "output_path"], positional=("source",), options=_OPTIONS)
-    parser_from(p, cli_options, ["algorithm_kwargs"], options=_OPTIONS)
-    parser_from(p, convert_model, ["validate"] + _COMMON, options=_OPTIONS)
-    return parser_from(p, cli_options, ["debug", "quiet"])
+    spec, o = load_spec()["convert_model"], _options()
+    parser_from(p, spec, ["source", "algorithm", "verifier", "output_path"], positional=("source",), options=o)
+    parser_from(p, cli_options, ["algorithm_kwargs"], options=o)
+    parser_from(p, spec, ["validate"] + _COMMON, options=o)
+    return parser_from(p, cli_options, ["verbose", "debug", "quiet"], options=o)
 
-# %% ../nbs/12_cli.ipynb #0964be7e
+# %% ../nbs/12_cli.ipynb #b318629b
 def legacy_parser()->argparse.ArgumentParser:
     "The parser of the older form `speculators convert eagle INPUT OUTPUT BASE_MODEL`."
     p = argparse.ArgumentParser(prog="speculators convert", usage=_LEGACY, description="Convert a draft (older form).")
-    doc, eagle = docments(convert_model), LAYOUTS.base("eagle").kwargs
-    p.add_argument("algorithm", choices=ALGOS, help=doc["algorithm"])
+    spec = load_spec()
+    doc, eagle = {k: v["doc"] for k, v in spec["convert_model"].items()}, spec["algorithms"]["eagle"]["options"]
+    p.add_argument("algorithm", choices=algorithms(), help=doc["algorithm"])
     for name, what in (("input", "source"), ("output", "output_path"), ("base_model", "verifier")): p.add_argument(name, help=doc[what])
     p.add_argument("--layernorms", action="store_true", default=None, help="expect the extra norms: " + eagle["layernorms"][1])
     p.add_argument("--fusion-bias", action="store_true", default=None, help="expect a fusion bias: " + eagle["fusion_bias"][1])
     p.add_argument("--validate", action=argparse.BooleanOptionalAction, default=True, help=doc["validate"] + " (default: on)")
-    parser_from(p, convert_model, _COMMON, options=_OPTIONS)
-    return parser_from(p, cli_options, ["debug", "quiet"])
+    parser_from(p, spec["convert_model"], _COMMON, options=_options())
+    return parser_from(p, cli_options, ["verbose", "debug", "quiet"], options=_options())
 
 # %% ../nbs/12_cli.ipynb #93687859
 _TAKES_VALUE = {"--algorithm", "--verifier", "--output-path", "--validate-device", "--algorithm-kwargs", "--verifier-name-or-path", "--min-acceptance"}
@@ -107,52 +136,76 @@ def _positionals(args:list)->list:
 
 def _is_legacy(args:list)->bool:
     pos = _positionals(args)
-    return "--algorithm" not in args and not any(a.startswith("--algorithm=") for a in args) and len(pos) >= 4 and pos[0] in ALGOS
+    return "--algorithm" not in args and not any(a.startswith("--algorithm=") for a in args) and len(pos) >= 4 and pos[0] in algorithms()
+
+def parse_args(p:argparse.ArgumentParser, # the parser
+               args:list, # the arguments
+               required:tuple=(), # options that must be given, checked after unknown ones are reported
+              )->argparse.Namespace:
+    "Parse `args`, reporting an unknown option first (with the known one it looks like), then a missing required one."
+    a, rest = p.parse_known_args(args)
+    if rest:
+        known = [o for act in p._actions for o in act.option_strings]
+        near = [m for r in rest if r.startswith("-") for m in difflib.get_close_matches(r.split("=")[0], known, 1, 0.75)]
+        p.error(f"unrecognized arguments: {' '.join(rest)}" + (f" (did you mean {near[0]}?)" if near else ""))
+    for r in required:
+        if getattr(a, r.lstrip("-").replace("-", "_")) is None: p.error(f"the following arguments are required: {r}")
+    return a
 
 def parse_convert(args:list, # the arguments after `speculators convert`
                  )->dict:
     "Parse the arguments of `speculators convert` (either form) into `convert_model` arguments."
     if _is_legacy(args):
-        a = vars(legacy_parser().parse_args(args))
+        a = vars(parse_args(legacy_parser(), args))
         kw = {k: v for k in ("layernorms", "fusion_bias") if (v := a.pop(k)) is not None}
         a |= dict(source=a.pop("input"), output_path=a.pop("output"), verifier=a.pop("base_model"), progress=False if a["quiet"] else None)
         return {**a, **kw}
-    a = convert_parser().parse_args(args)
+    a = parse_args(convert_parser(), args, ("--verifier",))
     try: kw = json.loads(a.algorithm_kwargs)
     except json.JSONDecodeError as e: raise UsageError(f"--algorithm-kwargs is not valid JSON ({e}); example: '{{\"fusion_bias\": true}}'") from None
     if not isinstance(kw, dict): raise UsageError(f"--algorithm-kwargs must be a JSON object, got {a.algorithm_kwargs}")
-    if a.algorithm: check_kwargs(a.algorithm, LAYOUTS.base(a.algorithm).kwargs, kw)  # before mixing them with the options
-    if clash := sorted(set(kw) & set(vars(a))):  # without --algorithm they are checked after detection: never let one pass for an option
+    if clash := sorted(set(kw) & set(vars(a))):  # never let one pass for an option of the command (`convert_model` checks the rest)
         raise UsageError(f"unknown algorithm kwarg {clash[0]!r}: it is an option of the command (--{clash[0].replace('_', '-')}), not of a layout")
     a = {k: v for k, v in vars(a).items() if k != "algorithm_kwargs"}
     return {**a, "progress": False if a["quiet"] else None, **kw}
 
 # %% ../nbs/12_cli.ipynb #c36f8f56
-def demo(output_path=None, # where to write the converted demo draft (default: a temporary directory)
+def demo(output_path=None, # where to write the converted demo draft (default: a temporary directory, kept)
         )->Path:
     "Build a tiny verifier and EAGLE v1 draft, convert, validate, load and run the result; returns the output directory."
+    import torch
+    from speculators.convert import convert_model
+    from speculators.core import quiet_transformers
+    from speculators.registry import LAYOUTS
+    from speculators.testing import make_verifier
     work = Path(tempfile.mkdtemp(prefix="speculators-demo-"))
-    log.info(f"Building a tiny verifier and EAGLE draft in {work}")
-    v = make_verifier(work/"verifier")
-    d = LAYOUTS["eagle"].make_draft(work/"eagle-draft", v, variant="hass")
-    out = convert_model(d, "eagle", v, output_path or work/"converted")
-    m = LAYOUTS["eagle"].model_class.from_pretrained(out)
-    logits = m(input_ids=torch.tensor([[1, 2, 3]]), hidden_states=torch.randn(1, 3, m.config.transformer_layer_config.hidden_size)).logits
-    log.info(f"Loaded the result with EagleSpeculator.from_pretrained: logits {tuple(logits.shape)}")
-    return out
+    try:
+        log.info(f"Building a tiny verifier and EAGLE draft in {work}")
+        with quiet_transformers(): v = make_verifier(work/"verifier")
+        d = LAYOUTS["eagle"].make_draft(work/"eagle-draft", v, variant="hass")
+        out = convert_model(d, "eagle", v, output_path or work/"converted")
+        m = LAYOUTS["eagle"].model_class.from_pretrained(out, verifier=v)
+        logits = m(input_ids=torch.tensor([[1, 2, 3]]), hidden_states=torch.randn(1, 3, m.config.transformer_layer_config.hidden_size)).logits
+        log.info(f"Loaded the result with EagleSpeculator.from_pretrained: logits {tuple(logits.shape)}")
+        return out
+    finally:
+        if output_path is not None: shutil.rmtree(work, ignore_errors=True)  # the tiny verifier and draft are not kept
 
 # %% ../nbs/12_cli.ipynb #002162c9
-_USAGE = f"""usage: speculators [-h] [--version] {{convert,validate,demo}} ...
+def usage()->str:
+    "What `speculators --help` prints."
+    algos = algorithms()
+    return f"""usage: speculators [-h] [--version] {{convert,validate,demo}} ...
 
 Convert speculative-decoding draft checkpoints into the Speculators format, and prove the conversion right.
 
 commands:
-  convert    convert a draft checkpoint (algorithms: {', '.join(ALGOS)}, detected when not given); `speculators convert -h` for the options
+  convert    convert a draft checkpoint (algorithms: {', '.join(algos)}, detected when not given); `speculators convert -h` for the options
   validate   check a converted directory against its source and verifier; `speculators validate -h`
   demo       convert a tiny built-in example (no download) to check the installation
 
 forms:
-  speculators convert MODEL [--algorithm {{{','.join(ALGOS)}}}] --verifier VERIFIER [--output-path converted]
+  speculators convert MODEL [--algorithm {{{','.join(algos)}}}] --verifier VERIFIER [--output-path converted]
                       [--validate-device cpu] [--algorithm-kwargs JSON] [--no-validate] [--overwrite]
   {_LEGACY}
   speculators validate CONVERTED --source MODEL --verifier VERIFIER [--device cpu] [--no-agreement] [--min-acceptance TAU]
@@ -168,13 +221,16 @@ def validate_parser()->argparse.ArgumentParser:
     "The parser of `speculators validate`, from the docments of `validate_conversion`."
     p = argparse.ArgumentParser(prog="speculators validate", description="Check a converted directory against its source and verifier: "
                                 "tensors, config, equivalence of the logits, agreement with the verifier, vLLM readiness. Exit 0 when equivalent.")
-    parser_from(p, validate_conversion, ["converted", "source", "verifier", "device", "agreement", "min_acceptance"], positional=("converted",),
-                options={"converted": dict(metavar="CONVERTED"), "source": dict(required=True), "verifier": dict(required=True),
-                         "agreement": dict(pair=True, help=docments(validate_conversion)["agreement"] + " (default: on)"), "min_acceptance": dict(metavar="TAU")})
+    spec = load_spec()["validate_conversion"]
+    parser_from(p, spec, ["converted", "source", "verifier", "device", "agreement", "min_acceptance"], positional=("converted",),
+                options={"converted": dict(metavar="CONVERTED"), "source": dict(help=spec["source"]["doc"] + " (required)"),
+                         "verifier": dict(help=spec["verifier"]["doc"] + " (required)"),
+                         "agreement": dict(pair=True, help=spec["agreement"]["doc"] + " (default: on)"), "min_acceptance": dict(metavar="TAU")})
     return parser_from(p, validate_options, ["algorithm_kwargs", "json", "debug"], options={"algorithm_kwargs": dict(metavar="JSON", show_default=False)})
 
 def _validate(args:list):
-    a = validate_parser().parse_args(args)
+    a = parse_args(validate_parser(), args, ("--source", "--verifier"))
+    from speculators.validate import validate_conversion
     setup_logging(logging.DEBUG if a.debug else logging.INFO)
     try: kw = json.loads(a.algorithm_kwargs)
     except json.JSONDecodeError as e: raise UsageError(f"--algorithm-kwargs is not valid JSON ({e})") from None
@@ -189,8 +245,9 @@ def _run(cmd:str, args:list):
     if cmd == "validate": return _validate(args)
     if cmd == "convert":
         kw = parse_convert(args)
-        debug, quiet = kw.pop("debug"), kw.pop("quiet")
-        setup_logging(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
+        debug, quiet, verbose = kw.pop("debug"), kw.pop("quiet"), kw.pop("verbose")
+        setup_logging(logging.DEBUG if debug or verbose else logging.WARNING if quiet else logging.INFO)
+        from speculators.convert import convert_model
         return convert_model(**kw), debug
     if cmd == "demo":
         p = argparse.ArgumentParser(prog="speculators demo", description="Convert a tiny built-in example (no download).")
@@ -199,13 +256,13 @@ def _run(cmd:str, args:list):
         a = p.parse_args(args)
         setup_logging()
         return demo(a.output_path), a.debug
-    print(_USAGE, file=sys.stderr)
+    print(usage(), file=sys.stderr)
     raise SystemExit(2)
 
 def main(argv:list|None=None): # the arguments after `speculators` (default: `sys.argv[1:]`)
     "Entry point of the `speculators` console script."
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] in ("-h", "--help"): print(_USAGE); return
+    if not argv or argv[0] in ("-h", "--help"): print(usage()); return
     if argv[0] == "--version": print(f"speculators {speculators.__version__}"); return
     debug = "--debug" in argv
     try: out, debug = _run(argv[0], argv[1:])

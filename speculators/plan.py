@@ -6,7 +6,7 @@ Docs: https://speculators.github.io/speculators/plan.html.md"""
 
 # %% ../nbs/08_plan.ipynb #b7c4b0fc
 from __future__ import annotations
-import contextlib, json, os, shutil, tempfile, uuid
+import contextlib, json, os, shutil, stat, tempfile, uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import speculators
@@ -15,7 +15,7 @@ from .layout import Plan
 from .write import (MAX_SHARD_SIZE, Entry, _nbytes, digest_placeholder, file_digest, rewrite_metadata, write_safetensors)
 
 # %% auto #0
-__all__ = ['check_output_path', 'staged_dir', 'provenance', 'write_plan', 'plan_bytes', 'print_plan']
+__all__ = ['check_output_path', 'umask', 'output_mode', 'staged_dir', 'provenance', 'write_plan', 'plan_bytes', 'print_plan']
 
 # %% ../nbs/08_plan.ipynb #5adeb516
 def check_output_path(out, # the output directory
@@ -34,6 +34,16 @@ def check_output_path(out, # the output directory
         raise OutputError(f"{out}: exists and is not empty; choose another --output-path, or pass --overwrite to replace it")
     return out
 
+def umask()->int:
+    "The process's file mode creation mask."
+    m = os.umask(0); os.umask(m)
+    return m
+
+def output_mode(out:Path, # the output directory
+               )->int:
+    "The permissions the output directory gets: those it has when it exists (`--overwrite` keeps them), else a plain `mkdir`'s."
+    return stat.S_IMODE(out.stat().st_mode) if out.is_dir() else 0o777 & ~umask()
+
 @contextlib.contextmanager
 def staged_dir(out, # the output directory
                overwrite:bool=False): # allow replacing a non-empty directory
@@ -42,6 +52,7 @@ def staged_dir(out, # the output directory
     made = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    os.chmod(stage, output_mode(out))  # mkdtemp makes it 0700: the output gets what a plain mkdir would give, or what it had
     try:
         yield stage
         if out.exists() and any(out.iterdir()):
