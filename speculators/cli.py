@@ -239,6 +239,8 @@ def _validate(args:list):
         if a.json and getattr(e, "report", None): print(json.dumps(e.report, indent=1, default=str))
         raise
     if a.json: print(json.dumps(r, indent=1, default=str)); return None, a.debug
+    from speculators.validate import summary_lines
+    log.info("\n".join([f"Checked {a.converted} against {a.source}"] + summary_lines(r)))
     return f"ok: {a.converted} is equivalent to {a.source} (max |Δlogit| = {r['equivalence']['max_abs_logit_diff']:g})", a.debug
 
 def _run(cmd:str, args:list):
@@ -246,7 +248,7 @@ def _run(cmd:str, args:list):
     if cmd == "convert":
         kw = parse_convert(args)
         debug, quiet, verbose = kw.pop("debug"), kw.pop("quiet"), kw.pop("verbose")
-        setup_logging(logging.DEBUG if debug or verbose else logging.WARNING if quiet else logging.INFO)
+        setup_logging(logging.DEBUG if debug or verbose else logging.ERROR if quiet else logging.INFO)
         from speculators.convert import convert_model
         return convert_model(**kw), debug
     if cmd == "demo":

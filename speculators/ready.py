@@ -258,12 +258,12 @@ def readiness(path, # a converted directory (local)
 def check_ready(path, # a converted directory (local)
                 verifier:dict|None=None, # the verifier's config, for the checks against it
                )->list:
-    "Log every finding for `path`; raise `ValidationError` naming the errors, else return the warnings."
+    "Raise `ValidationError` naming the error findings for `path`, else return the warnings (which the conversion's summary shows)."
     F = readiness(path, verifier)
-    for f in F: log.warning(f"vLLM readiness: {f}")
+    for f in F: log.debug(f"vLLM readiness: {f}")
     errors = [f for f in F if f.level == "error"]
     if errors:
         raise ValidationError(f"vLLM {VLLM_VERSION} would misread the result ({len(errors)} finding(s)): " + "; ".join(map(str, errors))
                               + ". Nothing was written. (vllm_check=False / --no-vllm-check skips this check)")
-    log.info(f"vLLM readiness: ready for vLLM {VLLM_VERSION}" + (f" ({len(F)} warning(s))" if F else ""))
+    log.debug(f"vLLM readiness: ready for vLLM {VLLM_VERSION}" + (f" ({len(F)} warning(s))" if F else ""))
     return F

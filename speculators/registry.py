@@ -12,7 +12,7 @@ from .layout import Layout
 from .layouts import eagle, eagle3, modelopt, medusa
 
 # %% auto #0
-__all__ = ['LAYOUTS', 'Registry']
+__all__ = ['LAYOUTS', 'Registry', 'not_a_draft']
 
 # %% ../nbs/07_registry.ipynb #8dc6da77
 class Registry:
@@ -59,13 +59,25 @@ class Registry:
 # %% ../nbs/07_registry.ipynb #7c1885ba
 LAYOUTS = Registry(eagle.EagleLayout(), eagle3.Eagle3Layout(), modelopt.ModelOptLayout(), medusa.MedusaLayout())
 
-# %% ../nbs/07_registry.ipynb #c23b8d61
+# %% ../nbs/07_registry.ipynb #b6ba0a3b
+def not_a_draft(ck, # the checkpoint given as the source
+               ):
+    "Refuse, naming what it is, a source that is no draft: a full model (the verifier?), or a directory already in the Speculators format."
+    full = {k.split(".layers.")[1].split(".")[0] for k in ck.keys() if k.startswith("model.") and ".layers." in k}
+    if full:
+        raise LayoutError(f"{ck.source} is a full model ({len(full)} decoder layers under model.*layers.*), not a draft: is it the verifier? "
+                          "Give it as --verifier, and the draft checkpoint as MODEL")
+    if t := ck.config.get("speculators_model_type"):
+        raise LayoutError(f"{ck.source} is already in the Speculators format (speculators_model_type: {t}): there is nothing to convert; "
+                          f"check it with `speculators validate {ck.source} --source ORIGINAL --verifier VERIFIER`")
+
 @patch
 def detect(self:Registry, ck, # the source checkpoint
            algorithm:str|None=None, # restrict to the layouts that write this algorithm (None: any)
           )->tuple:
     "`(layout, evidence)`: the layout whose detector claims `ck` (the more specific where one refines another)."
     if algorithm is not None: self.for_algorithm(algorithm)  # a known algorithm
+    not_a_draft(ck)
     answers = {l.name: l.detect(ck) for l in self.convertible}
     claims = [l for l in self.convertible if answers[l.name].claims]
     claims = [l for l in claims if not any(o.refines == l.name for o in claims)]

@@ -92,6 +92,9 @@ def _hub_source(spec, repo:str, revision=None, cache_dir=None, only=None)->Sourc
         raise SourceError(f"{repo}: the Hugging Face Hub answered with an error ({str(e).splitlines()[0]}); try again later") from None
     try: folder = Path(snapshot_download(repo, revision=revision, cache_dir=cache_dir, local_files_only=True))
     except Exception:
+        if spec == repo:  # typed as it is: a local path first, then perhaps a Hub id
+            raise SourceError(f"{spec}: no such local directory, and, as a Hugging Face id, not in the local cache, with the Hub unreachable "
+                              f"({why}): check the path, or, if it is a Hub repository, connect or download it first with `hf download {repo}`") from None
         raise SourceError(f"{repo}: the Hugging Face Hub cannot be reached ({why}) and the repository is not in the local cache; "
                           f"connect to the internet or download it first with `hf download {repo}`") from None
     files = sorted(x.relative_to(folder).as_posix() for x in folder.rglob("*") if x.is_file())
@@ -160,8 +163,8 @@ def resolve(spec, # local directory or file, Hugging Face id (`org/name`), or ht
     if re.match(r"https?://", s): return _url_source(s, cache_dir)
     p = Path(s).expanduser()
     if p.exists(): return _local_source(s, p)
-    if s.startswith((".", "/", "~")) or s.endswith((".safetensors", ".bin", ".json")) or s.count("/") > 1 or "\\" in s:
-        raise SourceError(f"{s}: no such file or directory")
+    if s.startswith((".", "/", "~")) or s.endswith((".safetensors", ".bin", ".json")) or s.count("/") > 1 or "\\" in s or p.parent.is_dir() and p.parent != Path("."):
+        raise SourceError(f"{s}: no such file or directory")  # a path: its folder is here (or it could be nothing else)
     from huggingface_hub.utils import validate_repo_id
     from huggingface_hub.errors import HFValidationError
     try: validate_repo_id(s)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib, functools, hashlib, http.server, json, os, shutil, subprocess, threading
 from pathlib import Path
 import torch
+from .core import quiet_transformers
 
 # %% auto #0
 __all__ = ['TINY', 'DTYPE_NAMES', 'FORMATS', 'make_verifier', 'rand_weight', 'rand_norm', 'save_state_dict', 'read_config',
@@ -26,7 +27,7 @@ def make_verifier(path, # directory to write
     from transformers import LlamaConfig, LlamaForCausalLM
     torch.manual_seed(seed)
     model = LlamaForCausalLM(LlamaConfig(**{**TINY, **sizes}, tie_word_embeddings=False)).to(dtype)
-    model.save_pretrained(path)
+    with quiet_transformers(): model.save_pretrained(path)  # no "Writing model shards" bar
     return Path(path)
 
 # %% ../nbs/01_testing.ipynb #00f0611c

@@ -15,6 +15,7 @@ def main():
     if fm:
         meta = yaml.safe_load(fm.group(1))
         md = f"# {meta['title']}\n\n> {meta['description']}\n" + md[fm.end():]
+    md = re.sub(r"\]\((?!https?://)([\w.-]+\.ipynb)\)", r"](nbs/\1)", md)  # on GitHub the notebooks are under nbs/
     Path("README.md").write_text("<!-- generated from nbs/index.ipynb by tools/readme.py: edit the notebook, not this file -->\n\n" + md.strip() + "\n")
     print("wrote README.md")
 

@@ -192,6 +192,8 @@ def aux_layer_ids(given, # what the user passed (or None)
                  )->list:
     "The aux layer ids to write (Speculators/vLLM convention: indices into `output_hidden_states`), checked against the verifier."
     nested = (cfg.get("eagle_config") or {}).get("eagle_aux_hidden_state_layer_ids")
+    give = ("give the ids the draft was trained with: --algorithm-kwargs '{\"eagle_aux_hidden_state_layer_ids\": [i, j, k]}' "
+            "(Python: eagle_aux_hidden_state_layer_ids=[i, j, k])")
     if convention not in (None, "modelopt", "speculators"):
         raise UsageError(f"aux_ids_convention must be 'modelopt' or 'speculators', got {convention!r}")
     if given is not None: ids, where = given, "given"
@@ -199,7 +201,7 @@ def aux_layer_ids(given, # what the user passed (or None)
     elif nested is not None:
         if convention is None:
             raise LayoutError(f"aux layer ids {nested} under `eagle_config`, in an unknown convention: ModelOpt numbers layer outputs (its id i "
-                              "is i+1 here); pass aux_ids_convention 'modelopt' or 'speculators', or eagle_aux_hidden_state_layer_ids explicitly")
+                              "is i+1 here); say which: --algorithm-kwargs '{\"aux_ids_convention\": \"modelopt\"}' (or \"speculators\"), or " + give)
         if not (isinstance(nested, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in nested)):
             raise LayoutError(f"eagle_config.eagle_aux_hidden_state_layer_ids must be a list of integers, got {nested!r}")
         if convention == "modelopt":
@@ -211,11 +213,12 @@ def aux_layer_ids(given, # what the user passed (or None)
         raise UsageError(f"eagle_aux_hidden_state_layer_ids must be a list of integers, got {ids!r}")
     if len(ids) != k: raise LayoutError(f"{len(ids)} aux layer ids ({ids}, {where}) but fc fuses {k} hidden states")
     out = [i for i in ids if not 0 <= i < n_verifier]
-    if out: raise VerifierMismatchError(f"aux layer id(s) {out} ({where}) are outside the verifier's {n_verifier} layers (valid: 0..{n_verifier - 1})")
+    if out: raise VerifierMismatchError(f"aux layer id(s) {out} ({where}) are outside the verifier's {n_verifier} layers (valid: 0..{n_verifier - 1})"
+                                        + ("" if given is not None else f"; {give}"))
     if ids != sorted(set(ids)):
         raise LayoutError(f"aux layer ids {ids} ({where}) must be distinct and ascending (fc fuses the states in layer order)"
-                          + ("; the verifier is too shallow for the EAGLE default: pass eagle_aux_hidden_state_layer_ids" if given is None else ""))
-    log.info(f"Aux layer ids {ids} from {where} (indices into the verifier's output_hidden_states: 0 = embeddings, i = input of layer i)")
+                          + (f"; the verifier is too shallow for the EAGLE default: {give}" if given is None else ""))
+    log.debug(f"Aux layer ids {ids} from {where} (indices into the verifier's output_hidden_states: 0 = embeddings, i = input of layer i)")
     return ids
 
 # %% ../../nbs/06b_eagle3.ipynb #e29daefd
@@ -309,7 +312,7 @@ def eagle3_shapes(layers:list, # the source's layer prefixes, first layer first
                           norms=("input_layernorm", "hidden_norm", "post_attention_layernorm"))
     return s
 
-# %% ../../nbs/06b_eagle3.ipynb #d769274f
+# %% ../../nbs/06b_eagle3.ipynb #41768a04
 @patch
 def check_source(self:Eagle3Layout,
                  ck): # the source draft (a `Checkpoint`)
@@ -368,6 +371,7 @@ def plan(self:Eagle3Layout,
         raise VerifierMismatchError(f"the draft has no embedding and its hidden size {H} differs from the verifier's: it cannot share the verifier's")
     keep, t2d, notes = check_vocab_maps(ck.get("d2t") if "d2t" in keys else None, ck.get("t2d") if "t2d" in keys else None, Vd, V)
     ids = aux_layer_ids(eagle_aux_hidden_state_layer_ids, c, v["num_hidden_layers"], k, aux_ids_convention or self.aux_convention)
+    notes.append(f"aux layer ids {ids} (indices into the verifier's output_hidden_states: 0 = embeddings, i = the input of layer i)")
     notes += self.extra_notes(ck, vck, Vd, V)
     nbr = norm_before_residual if norm_before_residual is not None else bool(c["norm_before_residual"])
     claimed = ck.config.get("num_hidden_layers")
@@ -388,7 +392,7 @@ def plan(self:Eagle3Layout,
                + (" with d2t/t2d" if keep else " (full, no maps)") + (", own embeddings" if "embed_tokens.weight" in keys else ""))
     return Plan("eagle3", variant, tensors, dropped, config, notes, derived={"t2d": t2d} if t2d is not None else {})
 
-# %% ../../nbs/06b_eagle3.ipynb #9b6291b2
+# %% ../../nbs/06b_eagle3.ipynb #c3fdb913
 @patch
 def output_vocab(self:Eagle3Layout,
                  config, # the converted draft's config
@@ -409,9 +413,12 @@ def summary(self:Eagle3Layout,
             plan): # the `Plan` that was written
     "How to serve the result with vLLM."
     n = plan.config["speculators_config"]["proposal_methods"][0]["speculative_tokens"]
-    return [f"Serve with vLLM: vllm serve {out}   (loads the verifier {verifier})",
-            f"or: vllm serve {verifier} --speculative-config '{{\"method\": \"eagle3\", \"model\": \"{out}\", \"num_speculative_tokens\": {n}}}'",
-            f"Python: LLM(model=\"{verifier}\", speculative_config={{\"model\": \"{out}\", \"method\": \"eagle3\", \"num_speculative_tokens\": {n}}})"]
+    hub = not (Path(verifier).is_absolute() or Path(verifier).exists())  # `vllm serve DIR` loads the recorded verifier: a Hub id only
+    return ([f"Serve with vLLM: vllm serve {out}   (loads the verifier {verifier})"] if hub else
+            [f"Serve with vLLM (the verifier is recorded as a local path, so `vllm serve {out}` alone would refuse it; record its Hub id with "
+             "--verifier-name-or-path to serve the directory alone):"]) + [
+            f"{'or: ' if hub else '  '}vllm serve {verifier} --speculative-config '{{\"method\": \"eagle3\", \"model\": \"{out}\", \"num_speculative_tokens\": {n}}}'",
+            f"{'' if hub else '  '}Python: LLM(model=\"{verifier}\", speculative_config={{\"model\": \"{out}\", \"method\": \"eagle3\", \"num_speculative_tokens\": {n}}})"]
 
 # %% ../../nbs/06b_eagle3.ipynb #40d02f5f
 def eagle3_loss(sd:dict, # draft tensors by their source names
