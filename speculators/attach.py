@@ -10,7 +10,7 @@ import json, tempfile, types
 from pathlib import Path
 import torch
 from fastcore.meta import delegates
-from .core import UsageError, log
+from .core import UsageError, log, quiet_transformers
 from .registry import LAYOUTS
 from .convert import convert_model
 
@@ -97,7 +97,8 @@ def save_attached(model, # a model from `attach_draft`
     "Save a model with an attached draft: the base (`save_pretrained`) under `base/`, the draft and its mode beside it."
     from safetensors.torch import save_file
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(path/"base", state_dict={k: v for k, v in model.state_dict().items() if not k.startswith("draft.")})
+    with quiet_transformers():
+        model.save_pretrained(path/"base", state_dict={k: v for k, v in model.state_dict().items() if not k.startswith("draft.")})
     save_file({k: v.detach().cpu().contiguous() for k, v in model.draft.state_dict().items()}, path/"draft.safetensors", {"format": "pt"})
     (path/"speculative.json").write_text(json.dumps({"algorithm": model.speculative_algorithm, "config": model.speculative_config}))
     return path
@@ -108,7 +109,8 @@ def load_attached(path, # a directory written by `save_attached`
     from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM
     path = Path(path)
-    model = attach_draft(AutoModelForCausalLM.from_pretrained(path/"base"), json.loads((path/"speculative.json").read_text()), freeze_base)
+    with quiet_transformers(): base = AutoModelForCausalLM.from_pretrained(path/"base")
+    model = attach_draft(base, json.loads((path/"speculative.json").read_text()), freeze_base)
     missing, unexpected = model.draft.load_state_dict(load_file(path/"draft.safetensors"), strict=False)
     if missing or unexpected: raise UsageError(f"{path}: the saved draft does not match its mode (missing {missing}, unexpected {unexpected})")
     return model

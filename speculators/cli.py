@@ -67,7 +67,7 @@ def parser_from(p:argparse.ArgumentParser, # the parser to add to
                            **({"type": typ} if typ else {}), **o)
     return p
 
-# %% ../nbs/12_cli.ipynb #bccd618e
+# %% ../nbs/12_cli.ipynb #61b2d371
 _LEGACY = "speculators convert ALGORITHM INPUT OUTPUT BASE_MODEL [--layernorms] [--fusion-bias] [--validate/--no-validate]"
 
 def cli_options(algorithm_kwargs:str="{}", # the layout's options as a JSON object
@@ -80,7 +80,8 @@ _COMMON = ["validate_device", "overwrite", "verifier_name_or_path", "dry_run", "
 
 def _option_help(algos:dict)->str:
     "The layouts' options, by algorithm, for `--algorithm-kwargs`."
-    return "; ".join(f"{a}: " + ", ".join(f"{k} ({t})" for k, (t, _) in s["options"].items()) for a, s in algos.items())
+    return "; ".join(f"{a}: " + ", ".join(f"{k} ({'|'.join(c[0]) if c else t})" for k, (t, _, *c) in s["options"].items())
+                     for a, s in algos.items())
 
 def _options()->dict:
     algos = load_spec()["algorithms"]

@@ -93,6 +93,7 @@ def plot_acceptance(c:Comparison, # from `compare`
     tau = acceptance_lengths(c.agree, k_max)
     ax.plot(list(tau), list(tau.values()), marker="o")
     ax.plot([1, k_max], [2, k_max + 1], ls=":", c="gray", label="every token accepted")
+    ax.set_xticks(range(1, k_max + 1))  # k is a whole number
     ax.set_xlabel("draft tokens k"); ax.set_ylabel("acceptance length τ"); ax.legend()
     return ax
 
@@ -116,7 +117,8 @@ def explore(cases:dict, # name -> (converted dir, source dir or None)
             ids:torch.Tensor): # (B, T) prompt token ids
     "ipywidgets controls over `cases`; returns the widget box, with `.update(case, b, t, token)` to drive it without a browser."
     import ipywidgets as W
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    from IPython.display import display
     vck = verifier if isinstance(verifier, Checkpoint) else Checkpoint(verifier)
     ver = load_verifier(vck)
     B, T = ids.shape
@@ -132,13 +134,17 @@ def explore(cases:dict, # name -> (converted dir, source dir or None)
         if token is not None: x[b, t + 1] = token
         conv, src = cases[name]
         c = compare(conv, vck, x, src, verifier_model=ver)
-        fig, axs = plt.subplots(1, 3 if src else 2, figsize=(15 if src else 11, 3.2))
+        if "figure" not in state: state["figure"] = Figure()  # one figure, redrawn on every change; not pyplot's, so shown only in `out`
+        fig = state["figure"]
+        fig.clear(); fig.set_size_inches(15 if src else 11, 3.2)
+        axs = fig.subplots(1, 3 if src else 2)
         plot_topk(c, b, t, ax=axs[0]); plot_agreement(c, ax=axs[1])
         if src: plot_equivalence(c, ax=axs[2])
-        state.update(comparison=c, figure=fig)
+        fig.tight_layout()
+        state["comparison"] = c
         with out:
             out.clear_output(wait=True)
-            plt.show()
+            display(fig)
         return fig
     def on_change(_): update(token=tok.value if _.owner is tok else None)
     for w in (case, seq, pos, tok): w.observe(on_change, names="value")

@@ -72,7 +72,7 @@ def verifier_fields(vck:Checkpoint, # the verifier
 
 # %% ../nbs/05_layout.ipynb #fa29d0a2
 def check_kwargs(algorithm:str, # how to name the layout or algorithm in errors
-                 accepted:dict, # {name: (type, help)}
+                 accepted:dict, # {name: (type, help)} or {name: (type, help, choices)}
                  given:dict, # the options given; `None` means 'decide from the weights'
                 )->dict:
     "Check `given` algorithm kwargs against `accepted`; returns `given`."
@@ -83,6 +83,8 @@ def check_kwargs(algorithm:str, # how to name the layout or algorithm in errors
         if v is not None and not (isinstance(v, typ) and not (typ is int and isinstance(v, bool))):
             raise UsageError(f"algorithm kwarg {k!r} must be {typ.__name__}, got {v!r}")
         if typ is int and v is not None and v < 1: raise UsageError(f"algorithm kwarg {k!r} must be a positive int, got {v!r}")
+        if len(accepted[k]) > 2 and v is not None and v not in accepted[k][2]:
+            raise UsageError(f"algorithm kwarg {k!r} must be one of {', '.join(map(repr, accepted[k][2]))}, got {v!r}")
     return given
 
 # %% ../nbs/05_layout.ipynb #3415ab93
@@ -144,7 +146,7 @@ class Layout:
     refines:str|None = None  # the layout this one specialises: chosen over it when both claim a checkpoint
     producer:str = ""  # the code the reference forward follows: repository, file, version
     model:str|None = None  # 'module:Class' of the Speculators-format model that loads the output
-    kwargs:dict = {}  # the options `plan` accepts: {name: (type, help)}
+    kwargs:dict = {}  # the options `plan` accepts: {name: (type, help)} or, for a closed set of values, {name: (type, help, choices)}
     source_config:dict = {}  # the source config.json fields `plan` reads: {name: (kind, default)}
     compared_fields:tuple = ()  # the target config fields `speculators validate` compares with what the source implies
     attach_defaults:dict|None = None  # `attach_draft`'s preset config for this family (None: cannot be attached)

@@ -108,6 +108,7 @@ def _reset():
     else: os.environ.clear(); os.environ.update(_ENV)
     os.chdir(ROOT)
     if "matplotlib.pyplot" in sys.modules: sys.modules["matplotlib.pyplot"].close("all")
+    if "transformers.utils.logging" in sys.modules: sys.modules["transformers.utils.logging"].enable_progress_bar()  # a page may turn them off
 
 def build_page(name:str, execute:bool=True, skip_flags=(), force_flags=(), timeout=None)->dict:
     "Execute nbs/NAME into _docs_check/nbs, then process it into _docs_check/proc; returns what happened."
@@ -262,8 +263,8 @@ def render(name:str, pages:dict, sidebar_html:str)->dict:
     for i, c in enumerate(nb.cells):
         for o in c.get("outputs", []):
             if (e := _error_text(o)): errors.append(f"an output shows an error: {e}")
-            if o.get("output_type") == "stream" and re.search(r"\r.*\d+%\|", "".join(o.get("text", ""))):
-                notes.append(f"cell {i} ({c.source.strip().splitlines()[0][:50] if c.source.strip() else ''!r}) shows a progress bar")
+            if o.get("output_type") == "stream" and re.search(r"\d+%\|", "".join(o.get("text", ""))):
+                errors.append(f"cell {i} ({c.source.strip().splitlines()[0][:50] if c.source.strip() else ''!r}) shows a progress bar")
     return {"name": name, "file": out_file, "title": fm.get("title", name), "html": body, "ids": ids, "images": n_img,
             "links": re.findall(r"<a\s[^>]*href=\"([^\"]*)\"[^>]*>(.*?)</a>", body, flags=re.S), "errors": errors, "notes": notes}
 
@@ -481,7 +482,6 @@ def main(argv=None):
     print("== checking", flush=True)
     rendered = {n for n in names if by_src.get(n) in pages and pages[by_src[n]].get("html") is not None}
     n_links = 0
-    tutorials = {f for f, s in section_of.items() if s.lower().startswith("tutorial")}
     for n in names:
         p = pages.get(by_src[n])
         if not p or p.get("html") is None: continue
@@ -493,8 +493,7 @@ def main(argv=None):
         drawn = sum(v for cid, v in results[n]["figures"].items() if cid in _shown_cells(n))
         p["drawn"] = drawn
         if p["images"] < drawn:
-            msg = f"{n}: draws {drawn} figure(s), the page shows {p['images']} image(s)"
-            (errors if n in tutorials else warnings_).append(msg + ("" if n in tutorials else " (not a tutorial: a warning)"))
+            errors.append(f"{n}: draws {drawn} figure(s), the page shows {p['images']} image(s)")
     if a.only is None: check_show_docs(pages, errors)
 
     print("== writing the site to _docs_check/site", flush=True)

@@ -115,7 +115,7 @@ def make_eagle3_draft(path, # directory to write
     (path/"config.json").write_text(json.dumps(cfg, indent=2))
     return path
 
-# %% ../../nbs/06b_eagle3.ipynb #5c9a82dc
+# %% ../../nbs/06b_eagle3.ipynb #a10157ca
 class Eagle3Layout(Layout):
     "EAGLE-3 drafts (EAGLE repo layout, `midlayer.*` or `layers.N.*`) into the Speculators `eagle3` format."
     name, title, algorithm = "eagle3", "EAGLE-3", "eagle3"
@@ -125,7 +125,8 @@ class Eagle3Layout(Layout):
     kwargs = {"norm_before_residual": (bool, "residual path takes hidden_norm(x) (default: the source config's, else false)"),
               "eagle_aux_hidden_state_layer_ids": (list, "verifier output_hidden_states indices fused by fc (default: source config, else EAGLE's)"),
               "speculative_tokens": (int, "speculative tokens of the greedy proposal method (default 3)"),
-              "aux_ids_convention": (str, "numbering of aux ids under eagle_config: 'modelopt' (layer outputs, +1; default for ModelOpt exports) or 'speculators'")}
+              "aux_ids_convention": (str, "numbering of aux ids under eagle_config: 'modelopt' (layer outputs, +1; default for ModelOpt exports) or 'speculators'",
+                                     ("modelopt", "speculators"))}
     compared_fields = ("draft_vocab_size", "norm_before_residual", "target_hidden_size", "eagle_aux_hidden_state_layer_ids",
                        "norm_before_fc", "fc_norm", "norm_output")
     fixture = staticmethod(make_eagle3_draft)
