@@ -141,7 +141,7 @@ def prompt_set(vck, # the verifier (a `Checkpoint`), whose tokenizer is used whe
         return torch.tensor([e[:T] for e in enc]), "the texts given" if prompts else "the built-in prompts"
     if prompts: raise ValidationError("text prompts need the verifier's tokenizer, and it has none: pass token ids")
     V = vck.config.get("vocab_size") or (vck.config.get("text_config") or {}).get("vocab_size")
-    what = "random token ids: the verifier has no tokenizer (agreement on them means little)"
+    what = "random token ids, as the verifier has no tokenizer; agreement on them means little"
     return torch.randint(0, V, (n, length), generator=torch.Generator().manual_seed(seed)), what
 
 # %% ../nbs/09_validate.ipynb #e5a5234a
