@@ -87,7 +87,7 @@ def _hub_source(spec, repo:str, revision=None, cache_dir=None, only=None)->Sourc
                           "(check the spelling; for a private repository log in with `hf auth login`)") from None
     except he.RevisionNotFoundError:
         raise SourceError(f"{repo}: revision {revision!r} not found on the Hub") from None
-    except _network_errors() as e: why = "HF_HUB_OFFLINE is set" if isinstance(e, he.OfflineModeIsEnabled) else f"network error: {e}"
+    except _network_errors() as e: why = "offline mode: HF_HUB_OFFLINE is set" if isinstance(e, he.OfflineModeIsEnabled) else f"network error: {e}"
     except he.HfHubHTTPError as e:  # 5xx, 429, ...: the Hub answered, but not with the repository
         raise SourceError(f"{repo}: the Hugging Face Hub answered with an error ({str(e).splitlines()[0]}); try again later") from None
     try: folder = Path(snapshot_download(repo, revision=revision, cache_dir=cache_dir, local_files_only=True))
