@@ -32,7 +32,7 @@ def verifier_name(source, # the verifier's resolved `Source`
     if m := _CACHE_PATH.search(str(source.root)): return f"{m.group(1)}/{m.group(2)}"
     return str(source.root)
 
-# %% ../nbs/11_convert.ipynb #730489b4
+# %% ../nbs/11_convert.ipynb #6c026501
 def convert_model(source=None, # the source draft: local path, Hugging Face id or URL
                   algorithm:str|Layout|None=None, # the `speculators_model_type` to write (see `LAYOUTS.algorithms`), a `Layout`, or None: detected
                   verifier=None, # the verifier the draft was trained for: local path, Hugging Face id or URL
@@ -73,7 +73,7 @@ def convert_model(source=None, # the source draft: local path, Hugging Face id o
     head = [f"  layout     {chosen}", f"  source     {plan.variant} ({ck.weights}, {len(ck.keys())} tensors)", *[f"  note       {n}" for n in plan.notes]]
     if dry_run: log.info("\n".join([f"Dry run of {ck.source}:"] + head)); return print_plan(plan, ck)
     nbytes = plan_bytes(plan, ck)
-    with staged_dir(out, overwrite) as stage:
+    with staged_dir(out, overwrite, need=nbytes) as stage:
         with tqdm(total=nbytes, unit="B", unit_scale=True, desc="Converting", disable=None if progress is None else not progress,
                   file=sys.stderr, leave=False) as bar:
             n = write_plan(plan, ck, stage, name, max_shard_size, bar)

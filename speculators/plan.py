@@ -6,16 +6,18 @@ Docs: https://speculators.github.io/speculators/plan.html.md"""
 
 # %% ../nbs/08_plan.ipynb #b7c4b0fc
 from __future__ import annotations
-import contextlib, json, os, shutil, stat, tempfile, uuid
+import contextlib, errno, json, os, shutil, socket, stat, tempfile, time, uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import speculators
-from .core import CheckpointError, OutputError
+from .core import CheckpointError, OutputError, human_bytes, log
 from .layout import Plan
 from .write import (MAX_SHARD_SIZE, Entry, _nbytes, digest_placeholder, file_digest, rewrite_metadata, write_safetensors)
 
 # %% auto #0
-__all__ = ['check_output_path', 'umask', 'output_mode', 'staged_dir', 'provenance', 'write_plan', 'plan_bytes', 'print_plan']
+__all__ = ['SPACE_MARGIN', 'DISK_ERRORS', 'STAGING_MARKER', 'STALE_AFTER', 'check_output_path', 'umask', 'output_mode',
+           'check_space', 'disk_error', 'mark_staging', 'sweep_stale', 'staged_dir', 'provenance', 'write_plan',
+           'plan_bytes', 'print_plan']
 
 # %% ../nbs/08_plan.ipynb #5adeb516
 def check_output_path(out, # the output directory
@@ -44,27 +46,105 @@ def output_mode(out:Path, # the output directory
     "The permissions the output directory gets: those it has when it exists (`--overwrite` keeps them), else a plain `mkdir`'s."
     return stat.S_IMODE(out.stat().st_mode) if out.is_dir() else 0o777 & ~umask()
 
+# %% ../nbs/08_plan.ipynb #7628d473
+SPACE_MARGIN = 1 << 20  # bytes an output takes beyond its tensor data, at most: config, index, validation report, safetensors headers
+
+def check_space(out:Path, # the output directory
+                need:int, # bytes of tensor data it will hold
+               ):
+    "Refuse (`OutputError`) when the file system that will hold `out` has less than `need` + `SPACE_MARGIN` bytes free."
+    if need <= 0: return
+    where = next(p for p in [out, *out.parents] if p.exists())
+    free = shutil.disk_usage(where).free
+    if need + SPACE_MARGIN > free:
+        raise OutputError(f"{out}: not enough free space for the output: it needs {human_bytes(need + SPACE_MARGIN)}, the file system "
+                          f"of {where} has {human_bytes(free)} free; free some space, or choose another --output-path")
+
+# %% ../nbs/08_plan.ipynb #3cbed72f
+DISK_ERRORS = {errno.ENOSPC: ("the file system is full (or out of inodes)", "free some space, or choose another --output-path"),
+               errno.EDQUOT: ("the disk quota is exceeded", "free some space, or choose another --output-path"),
+               errno.EROFS: ("the file system is read-only", "choose another --output-path"),
+               errno.EACCES: ("permission denied", "choose a directory you can write to with --output-path"),
+               errno.EPERM: ("operation not permitted", "choose a directory you can write to with --output-path"),
+               errno.EFBIG: ("a file is larger than the file system or this process's limit (ulimit -f) allows",
+                             "raise the limit, or choose another --output-path")}  # errno -> (what happened, the fix)
+
+def disk_error(e:OSError, # the error met
+               out:Path, # the output directory
+               stage:Path|None=None, # the staging directory, when there is one
+              )->OutputError|None:
+    "The one-line `OutputError` for file-system fault `e` met writing `out`, or None when `e` is not one (or concerns another file)."
+    if e.errno not in DISK_ERRORS: return None
+    what, fix = DISK_ERRORS[e.errno]
+    file = Path(e.filename) if e.filename else None
+    if file is not None and out.parent not in [file, *file.parents]: return None
+    ours = file is None or file in (out, out.parent) or (file.parent == out.parent and file.name.startswith(f".{out.name}."))  # the output, its staging
+    where = "" if ours else f" at {file.relative_to(stage) if stage and stage in file.parents else file}"
+    return OutputError(f"{out}: cannot write the output: {what}{where}; {fix} (nothing was written)")
+
+# %% ../nbs/08_plan.ipynb #d5e6dee4
+STAGING_MARKER = ".speculators-staging"  # in every staging directory until it becomes the output: who made it, and when
+STALE_AFTER = 24 * 3600  # seconds after which a staging directory of ours, its process gone, is swept
+
+def mark_staging(stage:Path, # a new staging directory
+                ):
+    "Write `STAGING_MARKER` into `stage`: this process, this host, now."
+    (stage/STAGING_MARKER).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
+                                                  "by": f"speculators {speculators.__version__}"}) + "\n")
+
+def _running(info:dict)->bool:
+    "Whether the process a marker names may still be running (never known for another host's)."
+    if info.get("host") != socket.gethostname(): return False
+    try: os.kill(int(info["pid"]), 0)
+    except ProcessLookupError: return False
+    except (OSError, KeyError, ValueError, TypeError): return True  # not ours to signal, or unreadable: assume alive
+    return True
+
+def sweep_stale(parent:Path, # the directory outputs are written into
+                max_age:float=STALE_AFTER, # seconds since the newest entry
+               )->list:
+    "Remove the staging directories of ours in `parent` that an interrupted run left: marked, older than `max_age`, their process gone."
+    swept = []
+    for d in sorted(Path(parent).glob(".*.partial")):
+        try:
+            info = json.loads((d/STAGING_MARKER).read_text())
+            newest = max([d.stat().st_mtime, *(x.stat().st_mtime for x in d.iterdir())])
+        except (OSError, ValueError): continue  # not ours, or not readable: left alone
+        if time.time() - newest < max_age or _running(info): continue
+        shutil.rmtree(d, ignore_errors=True)
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.get("started", newest)))
+        log.warning(f"Removed {d}: a staging directory left by a conversion interrupted on {when} ({info.get('by', 'speculators')}, pid {info.get('pid')})")
+        swept.append(d)
+    return swept
+
+# %% ../nbs/08_plan.ipynb #40479f2c
 @contextlib.contextmanager
 def staged_dir(out, # the output directory
-               overwrite:bool=False): # allow replacing a non-empty directory
+               overwrite:bool=False, # allow replacing a non-empty directory
+               need:int=0): # bytes the output will take (refused up front when the file system has less free)
     "Yield a staging directory beside `out`; on success move it to `out` atomically, on error remove it and leave `out` as it was."
     out = check_output_path(out, overwrite=overwrite)
-    made = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    os.chmod(stage, output_mode(out))  # mkdtemp makes it 0700: the output gets what a plain mkdir would give, or what it had
+    check_space(out, need)
+    made, stage = [p for p in [out.parent, *out.parent.parents] if not p.exists()], None
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        sweep_stale(out.parent)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+        os.chmod(stage, output_mode(out))  # mkdtemp makes it 0700: the output gets what a plain mkdir would give, or what it had
+        mark_staging(stage)
         yield stage
+        (stage/STAGING_MARKER).unlink()
         if out.exists() and any(out.iterdir()):
             old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
             os.rename(out, old)
             os.rename(stage, out)
             shutil.rmtree(old, ignore_errors=True)
         else: os.replace(stage, out)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
+    except BaseException as e:
+        if stage is not None: shutil.rmtree(stage, ignore_errors=True)
         for p in made:  # parents this call created
             with contextlib.suppress(OSError): p.rmdir()
+        if isinstance(e, OSError) and (err := disk_error(e, out, stage)) is not None: raise err from e
         raise
 
 # %% ../nbs/08_plan.ipynb #1a4f484e

@@ -6,14 +6,15 @@ Docs: https://speculators.github.io/speculators/testing.html.md"""
 
 # %% ../nbs/01_testing.ipynb #32be275e
 from __future__ import annotations
-import contextlib, functools, hashlib, http.server, json, os, shutil, subprocess, threading
+import contextlib, functools, hashlib, http.server, json, os, shutil, subprocess, sys, threading
 from pathlib import Path
 import torch
-from .core import quiet_transformers
+from .core import log, quiet_transformers
 
 # %% auto #0
 __all__ = ['TINY', 'DTYPE_NAMES', 'FORMATS', 'make_verifier', 'rand_weight', 'rand_norm', 'save_state_dict', 'read_config',
-           'edit_checkpoint', 'make_text_config_verifier', 'make_hub_cache', 'hub_env', 'serve_dir', 'cli', 'sh']
+           'edit_checkpoint', 'make_text_config_verifier', 'make_hub_cache', 'hub_env', 'serve_dir', 'cli', 'sh',
+           'cli_in_process', 'small_fs']
 
 # %% ../nbs/01_testing.ipynb #6c28fa10
 TINY = dict(hidden_size=32, intermediate_size=64, num_attention_heads=4, num_key_value_heads=2, num_hidden_layers=4,
@@ -173,3 +174,38 @@ def sh(*args, # the command and its arguments
     print("\n".join(lines[:head] + ([f"... ({len(lines) - head} more lines)"] if head and len(lines) > head else [])))
     assert r.returncode == expect, f"exit status {r.returncode}, expected {expect}"
     return r
+
+# %% ../nbs/01_testing.ipynb #181a7d11
+def cli_in_process(*args, # the arguments after `speculators` (paths are fine)
+                  )->subprocess.CompletedProcess:
+    "Run the console script's entry point in this process, as `cli` runs it in a fresh one: exit status, stdout and stderr as text."
+    import io, traceback
+    from importlib.metadata import entry_points
+    main = entry_points(group="console_scripts", name="speculators")[0].load()  # what the installed script calls
+    saved, out, err = (list(log.handlers), log.level, log.propagate), io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try: main(list(map(str, args))); code = 0
+            except SystemExit as e:  # as Python ends a process: None is 0, a message is printed and is 1
+                code = 0 if e.code is None else e.code
+                if not isinstance(code, int): print(code, file=sys.stderr); code = 1
+            except Exception: traceback.print_exc(); code = 1
+    finally: log.handlers[:], log.level, log.propagate = saved[0], saved[1], saved[2]
+    return subprocess.CompletedProcess(["speculators", *map(str, args)], code, out.getvalue(), err.getvalue())
+
+# %% ../nbs/01_testing.ipynb #1f19125d
+def small_fs(cmd:list, # the command and its arguments; `@ROOT` in them is replaced by the mount point
+             size:str="4m", # the file system's size (`tmpfs` units: 512k, 4m)
+             inodes:int=16, # how many files and directories it holds, its root included
+            )->subprocess.CompletedProcess:
+    "Run `cmd` with a `size`, `inodes` tmpfs mounted at `@ROOT`, seen by it alone; stdout and stderr captured as text."
+    import shlex, tempfile
+    if shutil.which("unshare") is None: raise RuntimeError("small_fs needs util-linux's unshare (apt install util-linux)")
+    root = tempfile.mkdtemp(prefix="speculators-smallfs-")
+    try:
+        args = " ".join(shlex.quote(str(a).replace("@ROOT", root)) for a in cmd)
+        r = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+                            f"mount -t tmpfs -o size={size},nr_inodes={inodes} tmpfs {root} && exec {args}"], capture_output=True, text=True)
+        if r.returncode and "mount" in r.stderr and not r.stdout: raise RuntimeError(f"small_fs could not mount a tmpfs: {r.stderr.strip()}")
+        return r
+    finally: os.rmdir(root)

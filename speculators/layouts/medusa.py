@@ -73,7 +73,7 @@ def losses(self:MedusaLayout,
         losses[f"medusa_{k}"] = F.cross_entropy(k_logits[k, :, :-s].flatten(0, 1).float(), input_ids[:, s:].flatten())
     return losses
 
-# %% ../../nbs/06d_medusa.ipynb #f9a6ee28
+# %% ../../nbs/06d_medusa.ipynb #1c4df2d1
 @patch
 def export(self:MedusaLayout,
            model, # the base model with the heads attached (from `attach_draft`)
@@ -84,8 +84,9 @@ def export(self:MedusaLayout,
     "Write the heads attached to `model` in the Medusa layout."
     from safetensors.torch import save_file
     out = check_output_path(output_path, [], overwrite)
-    with staged_dir(out, overwrite) as stage:
-        save_file({k: v.detach().cpu().contiguous() for k, v in model.draft.state_dict().items()}, stage/"model.safetensors", {"format": "pt"})
+    sd = {k: v.detach().cpu().contiguous() for k, v in model.draft.state_dict().items()}
+    with staged_dir(out, overwrite, need=sum(v.numel() * v.element_size() for v in sd.values())) as stage:
+        save_file(sd, stage/"model.safetensors", {"format": "pt"})
         cfg = {**model.speculative_config, "hidden_size": model.config.hidden_size, "vocab_size": model.config.vocab_size,
                "base_model_name_or_path": str(verifier)}
         (stage/"config.json").write_text(json.dumps(cfg, indent=2))
