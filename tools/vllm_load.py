@@ -4,6 +4,11 @@
 Run with the python of the venv made by `tools/vllm_env.sh VENV_DIR`:
 
     VENV_DIR/bin/python tools/vllm_load.py CONVERTED_DIR [--verifier VERIFIER_DIR]
+    VENV_DIR/bin/python tools/vllm_load.py DIR1 DIR2 ... [--verifier V1 --verifier V2 ...]
+
+Several directories are loaded one after the other in one process (vLLM is imported once, which is most of
+a load's time on CPU; each load builds and tears down its own one-process distributed world); the report is
+then a JSON list, one report per directory in order, and the exit status the worst of theirs.
 
 What it runs, all of it vLLM's code (vLLM 0.33.0, platform forced to CPU with VLLM_TARGET_DEVICE=cpu):
 
@@ -87,29 +92,48 @@ def _stand_in_verifier(cfg: dict, tmp: Path) -> Path:
 
 
 def main(argv=None) -> int:
-    rep = {}
-    try:
-        return _main(argv, rep)
-    except SystemExit:
-        raise
-    except BaseException as e:   # anything vLLM raised outside the steps that report their own errors
-        import traceback
-        rep.setdefault("problems", []).append(f"unexpected error: {_err(e)}")
-        rep["ok"] = False
-        rep["traceback_tail"] = traceback.format_exc().splitlines()[-12:]
-        print(json.dumps(rep, indent=2))
-        return 2
-
-
-def _main(argv, rep) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("converted_dir", help="a Speculators-format eagle3 directory (config.json + *.safetensors)")
-    ap.add_argument("--verifier", help="local verifier directory (default: speculators_config.verifier.name_or_path "
-                    "when it is a local directory or in the local Hugging Face cache, else a config-only stand-in)")
+    ap.add_argument("converted_dir", nargs="+", help="Speculators-format eagle3 directories (config.json + *.safetensors), "
+                    "loaded one after the other in this process (vLLM is imported once)")
+    ap.add_argument("--verifier", action="append", help="local verifier directory: once for all the directories, or once for each, "
+                    "in order (default: speculators_config.verifier.name_or_path when it is a local directory or in the local "
+                    "Hugging Face cache, else a config-only stand-in)")
     ap.add_argument("--dtype", default="float32", help="model dtype vLLM builds with (default float32: exact comparisons)")
     ap.add_argument("--without-method", action="store_true",
                     help="also show what speculative_config={'model': DIR} (no method) resolves to")
     a = ap.parse_args(argv)
+    vers = a.verifier or [None]
+    if len(vers) not in (1, len(a.converted_dir)):
+        ap.error(f"--verifier given {len(vers)} times for {len(a.converted_dir)} directories: give it once, or once for each")
+    reports, rc = [], 0
+    for d, v in zip(a.converted_dir, vers * len(a.converted_dir) if len(vers) == 1 else vers):
+        rep = {}
+        try:
+            code = _main(argparse.Namespace(**{**vars(a), "converted_dir": d, "verifier": v}), rep)
+        except BaseException as e:   # anything vLLM raised outside the steps that report their own errors
+            import traceback
+            rep.setdefault("problems", []).append(f"unexpected error: {_err(e)}")
+            rep["ok"] = False
+            rep["traceback_tail"] = traceback.format_exc().splitlines()[-12:]
+            code = 2
+        finally: _teardown()
+        reports.append(rep); rc = max(rc, code)
+    # one directory: its report; several: the list of reports, in order (exit status: the worst)
+    print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
+    return rc
+
+
+_PATCHES = []   # changes to torch made once per process, listed in every report
+
+
+def _teardown():
+    "Leave no distributed world behind a load (one that stopped early included), so that the next load can start its own."
+    if "vllm.distributed" not in sys.modules: return
+    from vllm.distributed import destroy_distributed_environment, destroy_model_parallel
+    destroy_model_parallel(); destroy_distributed_environment()
+
+
+def _main(a, rep) -> int:
 
     t0 = time.perf_counter(); timings = {}
     def lap(name):
@@ -123,7 +147,8 @@ def _main(argv, rep) -> int:
 
     import torch
     import vllm
-    coll = _Collect(); logging.getLogger("vllm").addHandler(coll)
+    coll = _Collect(); vlog = logging.getLogger("vllm")
+    vlog.handlers[:] = [h for h in vlog.handlers if not isinstance(h, _Collect)] + [coll]
     rep["vllm_version"] = vllm.__version__
     rep["torch_version"] = torch.__version__
     from vllm.platforms import current_platform
@@ -131,13 +156,13 @@ def _main(argv, rep) -> int:
     # vLLM 0.33.0 pins torch 2.14.0; with the CPU torch 2.13 build, torch.accelerator.empty_cache() raises
     # "Cannot access accelerator device when none is available" when there is no accelerator (base_loader.load_model
     # calls it after loading). It only frees cached accelerator memory: make it a no-op then, and say so.
-    rep["patches"] = []
     try:
         torch.accelerator.empty_cache()
     except RuntimeError as e:
         torch.accelerator.empty_cache = lambda: None
-        rep["patches"].append(f"torch.accelerator.empty_cache -> no-op (torch {torch.__version__} raised {e!s}; "
+        _PATCHES.append(f"torch.accelerator.empty_cache -> no-op (torch {torch.__version__} raised {e!s}; "
                               "vLLM calls it only to free cached accelerator memory)")
+    rep["patches"] = list(_PATCHES)
     lap("import_vllm_s")
 
     # ---------------------------------------------------------------- (a) config translation
@@ -155,7 +180,7 @@ def _main(argv, rep) -> int:
         spec_from_dir = SpeculatorsConfig.extract_vllm_speculative_config(raw)
     except Exception as e:
         rep["ok"] = False; problems.append(f"vLLM rejects the speculators config: {_err(e)}")
-        print(json.dumps(rep, indent=2)); return 2
+        return 2
     try:   # the dict vLLM builds its draft PreTrainedConfig from (transformer_layer_config + the eagle3 fields)
         import copy
         conf["speculators_translation"] = _jsonable(
@@ -196,7 +221,7 @@ def _main(argv, rep) -> int:
                         skip_tokenizer_init=True, max_model_len=128, max_num_seqs=1).create_engine_config()
     except Exception as e:
         rep["ok"] = False; problems.append(f"vLLM could not build its engine config: {_err(e)}")
-        rep["vllm_warnings"] = coll.records; print(json.dumps(rep, indent=2)); return 2
+        rep["vllm_warnings"] = coll.records; return 2
     sc = vc.speculative_config
     hf = sc.draft_model_config.hf_config
     conf["speculative_config"] = {"method": sc.method, "num_speculative_tokens": sc.num_speculative_tokens,
@@ -326,7 +351,7 @@ def _main(argv, rep) -> int:
             problems.append(f"vLLM's loader raised: {_err(e)}")
             rep["load"] = {"error": _err(e), "tensors_in_file": sorted(getattr(loader, "file", {}))}
             rep["vllm_warnings"] = coll.records; rep["timings"] = timings
-            print(json.dumps(rep, indent=2)); return 1
+            return 1
         lap("draft_build_and_load_s")
         aux = conf.get("aux_layers_from_draft_config")
         if not isinstance(aux, list):
@@ -438,7 +463,6 @@ def _main(argv, rep) -> int:
     rep["timings"] = timings
     rep["ok"] = not problems
     import shutil; shutil.rmtree(tmp, ignore_errors=True)
-    print(json.dumps(rep, indent=2))
     return 0 if rep["ok"] else 1
 
 
