@@ -13,7 +13,7 @@ from .registry import LAYOUTS
 from .validate import acceptance_lengths, load_verifier, predictions
 
 # %% auto #0
-__all__ = ['Comparison', 'compare', 'plot_topk', 'plot_agreement', 'plot_acceptance', 'plot_equivalence', 'explore']
+__all__ = ['Comparison', 'compare', 'plot_topk', 'plot_agreement', 'plot_acceptance', 'plot_chain', 'plot_equivalence', 'explore']
 
 # %% ../nbs/14_explore.ipynb #899bceda
 @dataclass
@@ -95,6 +95,20 @@ def plot_acceptance(c:Comparison, # from `compare`
     ax.plot([1, k_max], [2, k_max + 1], ls=":", c="gray", label="every token accepted")
     ax.set_xticks(range(1, k_max + 1))  # k is a whole number
     ax.set_xlabel("draft tokens k"); ax.set_ylabel("acceptance length τ"); ax.legend()
+    return ax
+
+# %% ../nbs/14_explore.ipynb #942e22d7
+def plot_chain(r:dict, # a `chain_acceptance` result (or the `chain` of a validation report's agreement)
+               ax=None): # the matplotlib axes to draw on; default: a new figure
+    "Acceptance at each draft position, drafted as vLLM drafts against teacher-forced, on the verifier's own continuation."
+    import matplotlib.pyplot as plt
+    if ax is None: _, ax = plt.subplots(figsize=(5, 3))
+    k = max(map(int, r["chain"]))
+    for name, style in (("teacher_forced", dict(ls="--", marker="s", label="teacher-forced")), ("chain", dict(marker="o", label="as vLLM drafts"))):
+        fig = r[name][k] if k in r[name] else r[name][str(k)]
+        ax.plot(range(1, k + 1), [a if a is not None else float("nan") for a in fig["acceptance_by_position"]], **style)
+    ax.set_xticks(range(1, k + 1)); ax.set_ylim(0, 1.05)
+    ax.set_xlabel("draft position"); ax.set_ylabel("accepted, of those reaching it"); ax.legend()
     return ax
 
 # %% ../nbs/14_explore.ipynb #478b8007

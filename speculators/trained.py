@@ -14,7 +14,8 @@ from .testing import TINY, save_state_dict, read_config
 from .checkpoint import Checkpoint
 from .layouts.eagle import eagle_draft_tensors, eagle_draft_config, eagle_source_forward, eagle_loss
 from .layouts.eagle3 import eagle3_draft_tensors, eagle3_draft_config, eagle3_source_forward, eagle3_loss, default_aux_ids
-from .validate import load_verifier, verifier_states
+from .validate import load_verifier
+from .chain import verifier_states
 
 # %% auto #0
 __all__ = ['GRAMMAR', 'FIXTURE_VERSION', 'FIXTURE_CODE', 'DRAFT_KINDS', 'TRAINED_DRAFTS', 'grammar', 'corpus', 'prompts',

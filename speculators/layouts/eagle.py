@@ -285,11 +285,11 @@ def summary(self:EagleLayout,
             + (" (vLLM's EAGLE-1 loader ignores fc.bias, so this HASS/Vicuna-style draft would run without its fusion bias "
                "and accept fewer tokens)" if bias else "")]
 
-# %% ../../nbs/06_eagle.ipynb #7f9813a6
+# %% ../../nbs/06_eagle.ipynb #219a79c1
 def eagle_loss(sd:dict, # draft tensors by their source names
                cfg:dict, # the draft's config.json
                ids, # (B, T) token ids
-               st:dict, # the verifier's states on `ids` (`speculators.validate.verifier_states`)
+               st:dict, # the verifier's states on `ids` (`speculators.chain.verifier_states`)
                embed, # (V, H) the verifier's embedding
                head, # (V, H) the verifier's head
                v_weight:float=1.0, # weight of the feature regression (EAGLE: 1.0)

@@ -137,11 +137,12 @@ def causal_mask(B:int, # batch size
 @patch
 def forward(self:EagleSpeculator,
             input_ids:torch.LongTensor, # (B, T) token ids
-            hidden_states:torch.Tensor, # (B, T, H) the verifier's last hidden states, aligned with `input_ids`
+            hidden_states:torch.Tensor, # (B, T, H) the verifier's last hidden states, aligned with `input_ids` (or the draft's own, fed back)
             position_ids:torch.LongTensor|None=None, # (B, T); default 0..T-1
+            output_hidden_states:bool=False, # also return the decoder layer's output, before any final norm (what drafting feeds back)
             **kwargs, # ignored (what transformers' generic callers pass)
            )->CausalLMOutput:
-    "Logits (B, T, V) over the verifier's vocabulary."
+    "Logits (B, T, V) over the verifier's vocabulary; with `output_hidden_states`, `hidden_states=(pre-norm output,)`."
     if self.verifier_embed is None:
         raise ValidationError("no verifier attached: load with `from_pretrained(dir, verifier=...)` or call `attach_verifier`")
     B, T = input_ids.shape
@@ -153,8 +154,8 @@ def forward(self:EagleSpeculator,
     x = self.transformer(x, attention_mask=causal_mask(B, T, x.dtype, x.device), position_ids=position_ids,
                          position_embeddings=self.rotary_emb(x, position_ids))
     if isinstance(x, tuple): x = x[0]
-    if self.config.layernorms: x = self.pre_lm_head_layernorm(x)
-    return CausalLMOutput(logits=nn.functional.linear(x, self.verifier_head))
+    h = self.pre_lm_head_layernorm(x) if self.config.layernorms else x
+    return CausalLMOutput(logits=nn.functional.linear(h, self.verifier_head), hidden_states=(x,) if output_hidden_states else None)
 
 # %% ../../nbs/03_models_eagle.ipynb #97403530
 def strict_from_pretrained(cls, # the `PreTrainedModel` subclass to load

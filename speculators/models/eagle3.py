@@ -149,24 +149,26 @@ def attach_verifier(self:Eagle3Speculator,
 @patch
 def forward(self:Eagle3Speculator,
             input_ids:torch.LongTensor, # (B, T) token ids (verifier vocabulary)
-            hidden_states:torch.Tensor, # (B, T, k*Ht) the verifier's aux hidden states, concatenated in ascending layer order
+            hidden_states:torch.Tensor|None=None, # (B, T, k*Ht) the verifier's aux hidden states, concatenated in ascending layer order
             position_ids:torch.LongTensor|None=None, # (B, T); default 0..T-1
+            fused_hidden_states:torch.Tensor|None=None, # (B, T, H) instead of `hidden_states`: states already past `fc` (or the draft's own, fed back)
+            output_hidden_states:bool=False, # also return the last layer's output before the final norm (what drafting feeds back)
             **kwargs, # ignored (what transformers' generic callers pass)
            )->CausalLMOutput:
-    "Logits (B, T, Vd) over the draft vocabulary; map their argmax with `draft_to_verifier`."
+    "Logits (B, T, Vd) over the draft vocabulary (map their argmax with `draft_to_verifier`); with `output_hidden_states`, `hidden_states=(pre-norm output,)`."
     if self.embed_tokens is None and self.verifier_embed is None:
         raise ValidationError("no embedding: this draft uses the verifier's; load with `from_pretrained(dir, verifier=...)` or call `attach_verifier`")
     B, T = input_ids.shape
     w = self.fc.weight
     e = self.embed_tokens(input_ids) if self.embed_tokens is not None else nn.functional.embedding(input_ids, self.verifier_embed)
-    x = self.fc(hidden_states.to(w.dtype))
+    x = self.fc(hidden_states.to(w.dtype)) if fused_hidden_states is None else fused_hidden_states.to(w.dtype)
     if position_ids is None: position_ids = torch.arange(T, device=x.device)[None].expand(B, T)
     mask, pe = causal_mask(B, T, x.dtype, x.device), self.rotary_emb(x, position_ids)
     x = self.layers[0](e, x, mask, pe)
     for layer in self.layers[1:]:
         x = layer(x, attention_mask=mask, position_ids=position_ids, position_embeddings=pe)
         if isinstance(x, tuple): x = x[0]
-    return CausalLMOutput(logits=self.lm_head(self.norm(x)))
+    return CausalLMOutput(logits=self.lm_head(self.norm(x)), hidden_states=(x,) if output_hidden_states else None)
 
 @patch
 def draft_to_verifier(self:Eagle3Speculator,
