@@ -68,7 +68,7 @@ def draft_chain(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculato
         at = at + 1
     return torch.stack(out, 1)
 
-# %% ../nbs/09b_chain.ipynb #7716a580
+# %% ../nbs/09b_chain.ipynb #65b04833
 @torch.no_grad()
 def greedy_continuation(verifier, # the verifier, a `transformers` causal LM
                         ids:torch.LongTensor, # (B, P) prompts
@@ -116,12 +116,12 @@ def chain_acceptance(draft, # a converted draft (`EagleSpeculator` / `Eagle3Spec
     states, tokens = (st["aux"] if aux else st["last"]).cpu(), seq[:, 1:]
     starts = torch.arange(P - 1, P - 1 + new_tokens)  # a step may start after each of these positions
     want = torch.stack([seq[:, t + 2: t + 2 + k_max] for t in starts.tolist()], 1)  # (B, N, k_max) what the verifier says next
-    pairs = [(b, t) for b in range(B) for t in starts.tolist()]
+    pairs = [(b, t) for t in starts.tolist() for b in range(B)]  # start-major: a batch holds contexts of about one length
     drafted = []
     for i in range(0, len(pairs), chunk):
         bs, ts = zip(*pairs[i:i + chunk])
         drafted.append(draft_chain(draft, tokens[list(bs)], states[list(bs)], torch.tensor(ts) + 1, k_max, **kw).cpu())
-    drafted = torch.cat(drafted).view(B, len(starts), k_max)
+    drafted = torch.cat(drafted).view(len(starts), B, k_max).transpose(0, 1)
     acc = (drafted == want).long().cumprod(-1).sum(-1)  # (B, N)
     p = next(draft.parameters())
     tf_logits = draft(input_ids=tokens.to(p.device), hidden_states=states[:, :-1].to(p.device, p.dtype)).logits

@@ -32,7 +32,7 @@ def verifier_name(source, # the verifier's resolved `Source`
     if m := _CACHE_PATH.search(str(source.root)): return f"{m.group(1)}/{m.group(2)}"
     return str(source.root)
 
-# %% ../nbs/11_convert.ipynb #6c026501
+# %% ../nbs/11_convert.ipynb #e509ac13
 def convert_model(source=None, # the source draft: local path, Hugging Face id or URL
                   algorithm:str|Layout|None=None, # the `speculators_model_type` to write (see `LAYOUTS.algorithms`), a `Layout`, or None: detected
                   verifier=None, # the verifier the draft was trained for: local path, Hugging Face id or URL
@@ -47,7 +47,7 @@ def convert_model(source=None, # the source draft: local path, Hugging Face id o
                   max_shard_size:int=MAX_SHARD_SIZE, # split larger outputs into standard shards
                   agreement:bool|None=None, # measure agreement with the verifier (None: when its weights are at most 2 GB)
                   min_acceptance:float|None=None, # fail when the acceptance length for 3 draft tokens is below this (implies `agreement`)
-                  prompts=None, # prompts for the agreement check: token ids (B, T) or texts (default: built in)
+                  prompts=None, # token ids (B, T), texts and chats, or a file of them (one per line, or JSON lines); default: built in
                   model=None, # the older name of `source`
                   **algorithm_kwargs # the layout's options (its `kwargs`), checked against them
                  )->Path|None:

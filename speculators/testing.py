@@ -12,9 +12,9 @@ import torch
 from .core import log, quiet_transformers
 
 # %% auto #0
-__all__ = ['TINY', 'DTYPE_NAMES', 'FORMATS', 'make_verifier', 'rand_weight', 'rand_norm', 'save_state_dict', 'read_config',
-           'edit_checkpoint', 'make_text_config_verifier', 'make_hub_cache', 'hub_env', 'serve_dir', 'cli', 'sh',
-           'cli_in_process', 'small_fs']
+__all__ = ['TINY', 'CHAT_TEMPLATE', 'DTYPE_NAMES', 'FORMATS', 'make_verifier', 'add_tokenizer', 'rand_weight', 'rand_norm',
+           'save_state_dict', 'read_config', 'edit_checkpoint', 'make_text_config_verifier', 'make_hub_cache',
+           'hub_env', 'serve_dir', 'cli', 'sh', 'cli_in_process', 'small_fs']
 
 # %% ../nbs/01_testing.ipynb #6c28fa10
 TINY = dict(hidden_size=32, intermediate_size=64, num_attention_heads=4, num_key_value_heads=2, num_hidden_layers=4,
@@ -29,6 +29,27 @@ def make_verifier(path, # directory to write
     torch.manual_seed(seed)
     model = LlamaForCausalLM(LlamaConfig(**{**TINY, **sizes}, tie_word_embeddings=False)).to(dtype)
     with quiet_transformers(): model.save_pretrained(path)  # no "Writing model shards" bar
+    return Path(path)
+
+# %% ../nbs/01_testing.ipynb #3a7f175b
+CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} {% endfor %}"
+                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+
+def add_tokenizer(path, # a verifier directory (from `make_verifier`)
+                  chat_template:bool=True, # give it `CHAT_TEMPLATE`
+                 )->Path:
+    "Save a word-level tokenizer over the verifier's vocabulary into `path` (with a chat template unless told not to); returns `path`."
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+    V = json.loads((Path(path)/"config.json").read_text())["vocab_size"]
+    special = ["<s>", "</s>", "<unk>", "<|user|>", "<|assistant|>"]
+    vocab = {t: i for i, t in enumerate(special + [f"w{i}" for i in range(V - len(special))])}
+    tk = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tk.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok = PreTrainedTokenizerFast(tokenizer_object=tk, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                                  additional_special_tokens=special[3:])
+    if chat_template: tok.chat_template = CHAT_TEMPLATE
+    tok.save_pretrained(path)
     return Path(path)
 
 # %% ../nbs/01_testing.ipynb #00f0611c
