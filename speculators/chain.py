@@ -9,9 +9,17 @@ from __future__ import annotations
 import torch
 
 # %% auto #0
-__all__ = ['verifier_states', 'draft_chain', 'greedy_continuation', 'chain_acceptance', 'speculative_decode']
+__all__ = ['input_device', 'verifier_states', 'draft_chain', 'greedy_continuation', 'chain_acceptance', 'speculative_decode']
 
-# %% ../nbs/09b_chain.ipynb #bcb28acd
+# %% ../nbs/09b_chain.ipynb #8ec74d28
+def input_device(model, # a `transformers` model, on one device or placed by accelerate (`hf_device_map`)
+                )->torch.device:
+    "Where the model's inputs go: where its embedding runs (for a module accelerate placed or offloaded, its hook's execution device)."
+    emb = model.get_input_embeddings()
+    dev = getattr(getattr(emb, "_hf_hook", None), "execution_device", None)
+    if dev is None: return emb.weight.device
+    return torch.device(f"cuda:{dev}" if isinstance(dev, int) else dev)
+
 @torch.no_grad()
 def verifier_states(verifier, # a `transformers` causal LM
                     ids:torch.LongTensor, # (B, T) token ids
@@ -22,8 +30,7 @@ def verifier_states(verifier, # a `transformers` causal LM
     if chunk and len(ids) > chunk:
         parts = [verifier_states(verifier, x, aux_ids) for x in ids.split(chunk)]
         return {k: None if parts[0][k] is None else torch.cat([p[k] for p in parts]) for k in parts[0]}
-    dev = next(verifier.parameters()).device
-    out = verifier(ids.to(dev), output_hidden_states=True)
+    out = verifier(ids.to(input_device(verifier)), output_hidden_states=True)
     hs = out.hidden_states
     return {"logits": out.logits.float(), "last": hs[-1], "aux": torch.cat([hs[i] for i in aux_ids], -1) if aux_ids else None}
 
@@ -68,14 +75,14 @@ def draft_chain(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculato
         at = at + 1
     return torch.stack(out, 1)
 
-# %% ../nbs/09b_chain.ipynb #65b04833
+# %% ../nbs/09b_chain.ipynb #333082d8
 @torch.no_grad()
 def greedy_continuation(verifier, # the verifier, a `transformers` causal LM
                         ids:torch.LongTensor, # (B, P) prompts
                         n:int, # tokens to add
                        )->torch.LongTensor:
     "The prompts followed by the verifier's `n` greedy tokens, (B, P + n)."
-    dev = next(verifier.parameters()).device
+    dev = input_device(verifier)
     out = verifier.generate(ids.to(dev), attention_mask=torch.ones_like(ids, device=dev), max_new_tokens=n, min_new_tokens=n,
                             do_sample=False, pad_token_id=0, eos_token_id=None)
     return out.cpu()

@@ -68,7 +68,7 @@ def parser_from(p:argparse.ArgumentParser, # the parser to add to
                            **({"type": typ} if typ else {}), **o)
     return p
 
-# %% ../nbs/12_cli.ipynb #9f182313
+# %% ../nbs/12_cli.ipynb #6d1de2be
 _LEGACY = "speculators convert ALGORITHM INPUT OUTPUT BASE_MODEL [--layernorms] [--fusion-bias] [--validate/--no-validate]"
 
 def cli_options(algorithm_kwargs:str="{}", # the layout's options as a JSON object
@@ -77,7 +77,7 @@ def cli_options(algorithm_kwargs:str="{}", # the layout's options as a JSON obje
                 quiet:bool=False): # print only errors and the output path (no progress bar)
     "The options of `speculators convert` that belong to the command line, not to `convert_model`."
 
-_COMMON = ["validate_device", "overwrite", "verifier_name_or_path", "dry_run", "vllm_check", "agreement", "min_acceptance", "prompts"]
+_COMMON = ["validate_device", "overwrite", "verifier_name_or_path", "dry_run", "vllm_check", "agreement", "min_acceptance", "prompts", "verifier_max_memory"]
 PROMPTS_HELP = "a file of prompts for the agreement and chain checks: one per line, or JSON lines of texts, or chats as messages (default: built in; in the verifier's chat template when it has one; giving prompts implies --agreement)"
 
 def _option_help(algos:dict)->str:
@@ -126,7 +126,7 @@ def legacy_parser()->argparse.ArgumentParser:
     return parser_from(p, cli_options, ["verbose", "debug", "quiet"], options=_options())
 
 # %% ../nbs/12_cli.ipynb #93687859
-_TAKES_VALUE = {"--algorithm", "--verifier", "--output-path", "--validate-device", "--algorithm-kwargs", "--verifier-name-or-path", "--min-acceptance", "--prompts"}
+_TAKES_VALUE = {"--algorithm", "--verifier", "--output-path", "--validate-device", "--algorithm-kwargs", "--verifier-name-or-path", "--min-acceptance", "--prompts", "--verifier-max-memory"}
 
 def _positionals(args:list)->list:
     "The positional arguments, skipping the values of options that take one."
@@ -225,7 +225,7 @@ def validate_parser()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="speculators validate", description="Check a converted directory against its source and verifier: "
                                 "tensors, config, equivalence of the logits, agreement with the verifier, vLLM readiness. Exit 0 when equivalent.")
     spec = load_spec()["validate_conversion"]
-    parser_from(p, spec, ["converted", "source", "verifier", "device", "agreement", "min_acceptance", "prompts"], positional=("converted",),
+    parser_from(p, spec, ["converted", "source", "verifier", "device", "agreement", "min_acceptance", "prompts", "verifier_max_memory"], positional=("converted",),
                 options={"converted": dict(metavar="CONVERTED"), "source": dict(help=spec["source"]["doc"] + " (required)"),
                          "verifier": dict(help=spec["verifier"]["doc"] + " (required)"),
                          "agreement": dict(pair=True, help=spec["agreement"]["doc"] + " (default: on)"), "min_acceptance": dict(metavar="TAU"),
@@ -238,7 +238,7 @@ def _validate(args:list):
     setup_logging(logging.DEBUG if a.debug else logging.INFO)
     try: kw = json.loads(a.algorithm_kwargs)
     except json.JSONDecodeError as e: raise UsageError(f"--algorithm-kwargs is not valid JSON ({e})") from None
-    try: r = validate_conversion(a.converted, a.source, a.verifier, a.device, a.agreement, a.min_acceptance, a.prompts, **kw)
+    try: r = validate_conversion(a.converted, a.source, a.verifier, a.device, a.agreement, a.min_acceptance, a.prompts, a.verifier_max_memory, **kw)
     except ValidationError as e:
         if a.json and getattr(e, "report", None): print(json.dumps(e.report, indent=1, default=str))
         raise

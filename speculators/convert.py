@@ -32,7 +32,7 @@ def verifier_name(source, # the verifier's resolved `Source`
     if m := _CACHE_PATH.search(str(source.root)): return f"{m.group(1)}/{m.group(2)}"
     return str(source.root)
 
-# %% ../nbs/11_convert.ipynb #e509ac13
+# %% ../nbs/11_convert.ipynb #ed3567b5
 def convert_model(source=None, # the source draft: local path, Hugging Face id or URL
                   algorithm:str|Layout|None=None, # the `speculators_model_type` to write (see `LAYOUTS.algorithms`), a `Layout`, or None: detected
                   verifier=None, # the verifier the draft was trained for: local path, Hugging Face id or URL
@@ -48,6 +48,7 @@ def convert_model(source=None, # the source draft: local path, Hugging Face id o
                   agreement:bool|None=None, # measure agreement with the verifier (None: when its weights are at most 2 GB)
                   min_acceptance:float|None=None, # fail when the acceptance length for 3 draft tokens is below this (implies `agreement`)
                   prompts=None, # token ids (B, T), texts and chats, or a file of them (one per line, or JSON lines); default: built in
+                  verifier_max_memory:str|None=None, # the verifier's memory budget per device for agreement, DEVICE=SIZE pairs (`cpu=20GiB,0=70GiB`): accelerate places it, what does not fit is read from disk
                   model=None, # the older name of `source`
                   **algorithm_kwargs # the layout's options (its `kwargs`), checked against them
                  )->Path|None:
@@ -81,7 +82,7 @@ def convert_model(source=None, # the source draft: local path, Hugging Face id o
         log.debug(f"Wrote {n} tensors")
         if validate:
             report = validate_dir(stage, layout, ck, vck, device=dev, agreement=agreement, min_acceptance=min_acceptance, prompts=prompts,
-                                  vllm_strict=vllm_check, converted=out)
+                                  verifier_max_memory=verifier_max_memory, vllm_strict=vllm_check, converted=out)
             (stage/"validation.json").write_text(json.dumps(report, indent=1) + "\n")
         elif served_by_vllm(plan.config): vllm_readiness(stage, vck, vllm_check)
     lines = [f"Converted {ck.source} -> {out}", *head,
