@@ -75,17 +75,20 @@ def draft_chain(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculato
         at = at + 1
     return torch.stack(out, 1)
 
-# %% ../nbs/09b_chain.ipynb #333082d8
+# %% ../nbs/09b_chain.ipynb #7925556f
 @torch.no_grad()
 def greedy_continuation(verifier, # the verifier, a `transformers` causal LM
                         ids:torch.LongTensor, # (B, P) prompts
                         n:int, # tokens to add
                        )->torch.LongTensor:
-    "The prompts followed by the verifier's `n` greedy tokens, (B, P + n)."
-    dev = input_device(verifier)
-    out = verifier.generate(ids.to(dev), attention_mask=torch.ones_like(ids, device=dev), max_new_tokens=n, min_new_tokens=n,
-                            do_sample=False, pad_token_id=0, eos_token_id=None)
-    return out.cpu()
+    "The prompts followed by the verifier's `n` greedy tokens, (B, P + n): the argmax at each step, through end-of-sequence tokens, with none of the model's generation settings (a repetition penalty would change the argmax)."
+    dev, out = input_device(verifier), [ids]
+    if n < 1: return ids
+    r = verifier(ids.to(dev), use_cache=True)  # not `generate`: it applies the model's generation config (penalties, stop tokens)
+    for i in range(n):
+        out.append(r.logits[:, -1].argmax(-1, keepdim=True).cpu())
+        if i < n - 1: r = verifier(out[-1].to(dev), past_key_values=r.past_key_values, use_cache=True)
+    return torch.cat(out, 1)
 
 def _walk(acc:torch.Tensor, # (B, N) accepted length of the chain drafted from each start
           k:int, # draft tokens per step
