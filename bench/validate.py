@@ -68,9 +68,12 @@ print(f"verifier {total / 1e9:.1f} GB, draft {sum(t.numel() * t.element_size() f
 CHAIN = r'''
 import json, sys, time, torch
 from speculators.models.eagle3 import Eagle3Speculator
-from speculators.validate import load_verifier
+from pathlib import Path
+from speculators.validate import load_verifier, agreement_seconds
 from speculators.chain import chain_acceptance
 out, ver_dir, P, N = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+size = lambda d: sum(f.stat().st_size for f in Path(d).glob("*.safetensors"))
+estimate = agreement_seconds(size(ver_dir), size(out), prompts=P, tokens=16, new_tokens=N)  # what a skipped measurement says it would take
 t0 = time.perf_counter()
 ver = load_verifier(ver_dir)
 draft = Eagle3Speculator.from_pretrained(out, verifier=False).attach_verifier(ver)
@@ -78,7 +81,7 @@ t1 = time.perf_counter()
 ids = torch.randint(2, ver.config.vocab_size, (P, 16), generator=torch.Generator().manual_seed(0))
 r = chain_acceptance(draft, ver, ids, new_tokens=N)
 t2 = time.perf_counter()
-print(json.dumps({"load_s": t1 - t0, "chain_s": t2 - t1, "dtype": str(next(ver.parameters()).dtype),
+print(json.dumps({"load_s": t1 - t0, "chain_s": t2 - t1, "estimate_s": estimate, "dtype": str(next(ver.parameters()).dtype),
                   "tau_chain": {k: v["tokens_per_verifier_call"] for k, v in r["chain"].items()},
                   "tau_teacher_forced": {k: v["tokens_per_verifier_call"] for k, v in r["teacher_forced"].items()}}))
 '''
@@ -118,7 +121,7 @@ def main():
         rows.append((name, t, rss, next((l.strip() for l in err.splitlines() if "agreement" in l), "")))
     t, rss, out, _ = measured([sys.executable, "-c", CHAIN, str(work/"out-validated"), str(work/"verifier"), str(a.prompts), str(a.new_tokens)])
     r = json.loads(out.strip().splitlines()[-1])
-    rows.append((f"chain {a.prompts}x{a.new_tokens}", t, rss, f"load {r['load_s']:.0f} s, chains {r['chain_s']:.0f} s, verifier in {r['dtype']}"))
+    rows.append((f"chain {a.prompts}x{a.new_tokens}", t, rss, f"load {r['load_s']:.0f} s, chains {r['chain_s']:.0f} s (estimated {r['estimate_s']:.0f} s), verifier in {r['dtype']}"))
     t0, r0 = rows[0][1], rows[0][2]
     print(f"\nsize {a.size}; machine memory {gb(mem)}; {os.cpu_count()} CPUs")
     print(f"{'run':22} {'wall s':>8} {'x plain':>8} {'peak RSS':>10} {'x plain':>8}  notes")

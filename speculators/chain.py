@@ -81,7 +81,7 @@ def draft_chain(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculato
         at = at + 1
     return (torch.stack(out, 1), torch.stack(seen, 1)) if return_logits else torch.stack(out, 1)
 
-# %% ../nbs/09b_chain.ipynb #3968623d
+# %% ../nbs/09b_chain.ipynb #f8debd48
 @torch.no_grad()
 def greedy_continuation(verifier, # the verifier, a `transformers` causal LM
                         ids:torch.LongTensor, # (B, P) prompts
@@ -93,7 +93,8 @@ def greedy_continuation(verifier, # the verifier, a `transformers` causal LM
     r = verifier(ids.to(dev), use_cache=True)  # not `generate`: it applies the model's generation config (penalties, stop tokens)
     for i in range(n):
         out.append(r.logits[:, -1].argmax(-1, keepdim=True).cpu())
-        if i < n - 1: r = verifier(out[-1].to(dev), past_key_values=r.past_key_values, use_cache=True)
+        name = "cache" if "cache" in r else "past_key_values"  # transformers 5.25 renamed it (and warns on the old name)
+        if i < n - 1: r = verifier(out[-1].to(dev), **{name: r[name]}, use_cache=True)
     return torch.cat(out, 1)
 
 def _walk(acc:torch.Tensor, # (B, N) accepted length of the chain drafted from each start
