@@ -17,7 +17,7 @@ Printed, not asserted; the machine's memory is printed beside it (the target: al
     python bench/validate.py                # 8B shapes: writes ~17 GB under ./bench-validate (not run in CI), minutes
     python bench/validate.py --size small   # the same with each dimension 1/16: seconds, runs in CI
 """
-import argparse, json, os, shutil, subprocess, sys, time
+import argparse, json, os, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 # torch is imported only in the processes that build or measure: a child starts with its parent's peak RSS on Linux.
 
@@ -87,11 +87,13 @@ print(json.dumps({"load_s": t1 - t0, "chain_s": t2 - t1, "estimate_s": estimate,
 '''
 
 def measured(cmd, cwd=None):
-    "Like `run`, with the peak RSS of the process (its own, read with wait4)."
+    "Wall seconds, peak RSS (bytes, the process's own, read with wait4), stdout and stderr of a command in a fresh process."
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
-    out, err = p.stdout.read(), p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
+    with tempfile.TemporaryFile("w+") as ef:  # stderr to a file: a child filling one pipe while we read the other would hang
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=ef, text=True, cwd=cwd)
+        out = p.stdout.read()
+        _, status, ru = os.wait4(p.pid, 0)
+        ef.seek(0); err = ef.read()
     wall = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status): raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{err[-3000:]}")
     return wall, ru.ru_maxrss * 1024, out, err

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 # %% auto #0
 __all__ = ['input_device', 'verifier_states', 'draft_chain', 'greedy_continuation', 'chain_acceptance', 'speculative_decode']
 
-# %% ../nbs/09b_chain.ipynb #8ec74d28
+# %% ../nbs/09b_chain.ipynb #5b821614
 def input_device(model, # a `transformers` model, on one device or placed by accelerate (`hf_device_map`)
                 )->torch.device:
     "Where the model's inputs go: where its embedding runs (for a module accelerate placed or offloaded, its hook's execution device)."
@@ -34,7 +34,8 @@ def verifier_states(verifier, # a `transformers` causal LM
         return {k: None if parts[0][k] is None else torch.cat([p[k] for p in parts]) for k in parts[0]}
     out = verifier(ids.to(input_device(verifier)), output_hidden_states=True)
     hs = out.hidden_states
-    return {"logits": out.logits.float(), "last": hs[-1], "aux": torch.cat([hs[i] for i in aux_ids], -1) if aux_ids else None}
+    return {"logits": out.logits.float(), "last": hs[-1],  # layers on several GPUs leave their states there: gathered on the last's
+            "aux": torch.cat([hs[i].to(hs[-1].device) for i in aux_ids], -1) if aux_ids else None}
 
 # %% ../nbs/09b_chain.ipynb #48e312e3
 def _is_eagle3(draft)->bool: return hasattr(draft, "draft_to_verifier")  # an EAGLE-3 draft: reads fused aux states, maps its ids
@@ -81,14 +82,14 @@ def draft_chain(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculato
         at = at + 1
     return (torch.stack(out, 1), torch.stack(seen, 1)) if return_logits else torch.stack(out, 1)
 
-# %% ../nbs/09b_chain.ipynb #f8debd48
+# %% ../nbs/09b_chain.ipynb #313cf90a
 @torch.no_grad()
 def greedy_continuation(verifier, # the verifier, a `transformers` causal LM
                         ids:torch.LongTensor, # (B, P) prompts
                         n:int, # tokens to add
                        )->torch.LongTensor:
     "The prompts followed by the verifier's `n` greedy tokens, (B, P + n): the argmax at each step, through end-of-sequence tokens, with none of the model's generation settings (a repetition penalty would change the argmax)."
-    dev, out = input_device(verifier), [ids]
+    dev, out = input_device(verifier), [ids.cpu()]
     if n < 1: return ids
     r = verifier(ids.to(dev), use_cache=True)  # not `generate`: it applies the model's generation config (penalties, stop tokens)
     for i in range(n):

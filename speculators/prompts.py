@@ -13,13 +13,13 @@ from .core import UsageError, ValidationError
 # %% auto #0
 __all__ = ['read_prompts', 'encode_prompts', 'prompt_labels']
 
-# %% ../nbs/09c_prompts.ipynb #7655a9d3
+# %% ../nbs/09c_prompts.ipynb #28ac9f99
 def read_prompts(path, # a `.jsonl` file (strings, or objects with `prompt`, `text` or `messages`), or text with one prompt per line
                 )->list:
     "The prompts of a file: texts, and chats (lists of `{role, content}` messages)."
     p = Path(path)
     if not p.is_file(): raise UsageError(f"--prompts {p}: no such file")
-    try: lines = p.read_text().splitlines()
+    try: lines = p.read_text(encoding="utf-8-sig").splitlines()  # a byte-order mark is not part of the first prompt
     except UnicodeDecodeError as e: raise UsageError(f"--prompts {p}: not a text file ({e.reason})") from None
     if p.suffix != ".jsonl": out = [l for l in lines if l.strip()]
     else:
@@ -29,8 +29,10 @@ def read_prompts(path, # a `.jsonl` file (strings, or objects with `prompt`, `te
             try: v = json.loads(l)
             except json.JSONDecodeError as e: raise UsageError(f"--prompts {p}: line {i} is not JSON ({e.msg})") from None
             v = v if isinstance(v, str) else next((v[k] for k in ("prompt", "text", "messages") if isinstance(v, dict) and k in v), None)
-            ok = isinstance(v, str) or (isinstance(v, list) and v and all(isinstance(m, dict) and {"role", "content"} <= set(m) for m in v))
-            if not ok: raise UsageError(f"--prompts {p}: line {i} is neither a string nor an object with `prompt`, `text` or `messages`")
+            ok = (isinstance(v, str) and v.strip()) or (isinstance(v, list) and v and all(isinstance(m, dict) and {"role", "content"} <= set(m)
+                                                                                     and isinstance(m["content"], str) for m in v))
+            if not ok: raise UsageError(f"--prompts {p}: line {i} is neither a non-empty string nor an object with `prompt`, `text` or `messages` "
+                                        "(a list of {role, content} with text content)")
             out.append(v)
     if not out: raise UsageError(f"--prompts {p}: no prompts in it")
     return out

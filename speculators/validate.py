@@ -20,7 +20,7 @@ from .prompts import encode_prompts, prompt_labels, read_prompts
 
 # %% auto #0
 __all__ = ['AGREEMENT_MAX_BYTES', 'BUILTIN_PROMPTS', 'CHAIN_NEW_TOKENS', 'LAYER_FIELDS', 'REPORT_VERSION', 'REPORT_FIELDS',
-           'parse_device', 'equivalence', 'verifier_bytes', 'parse_max_memory', 'load_verifier', 'prompt_ids',
+           'parse_device', 'equivalence', 'verifier_bytes', 'parse_max_memory', 'load_verifier', 'prompt_ids', 'cut',
            'prompt_set', 'predictions', 'acceptance_lengths', 'agreement', 'measure_agreement', 'agreement_text',
            'machine_speed', 'agreement_seconds', 'human_seconds', 'skip_agreement', 'check_min_acceptance',
            'fused_inputs', 'describe_difference', 'compare_tensors', 'config_differences', 'vllm_readiness',
@@ -111,7 +111,10 @@ def parse_max_memory(spec:str|dict|None, # "cpu=20GiB,0=70GiB" (device=size, com
     for part in filter(None, (x.strip() for x in spec.split(","))):
         dev, _, size = part.partition("=")
         if not size: raise UsageError(f"--verifier-max-memory {spec!r}: each part is DEVICE=SIZE, e.g. cpu=20GiB,0=70GiB")
-        out[int(dev) if dev.strip().isdigit() else dev.strip()] = size.strip()
+        d = dev.strip().removeprefix("cuda:")
+        if not (d.isdigit() or d in ("cpu", "mps", "disk")):
+            raise UsageError(f"--verifier-max-memory {spec!r}: {dev.strip()!r} is not a device (cpu, a GPU number or cuda:N, mps, disk)")
+        out[int(d) if d.isdigit() else d] = size.strip()
     return out
 
 def load_verifier(vck, # the verifier: a `Checkpoint`, or what `Checkpoint` takes (a directory, a Hub id)
@@ -131,7 +134,9 @@ def load_verifier(vck, # the verifier: a `Checkpoint`, or what `Checkpoint` take
         where[1].update(device_map="auto", max_memory=big, offload_folder=folder)
     try:
         with quiet_transformers(), torch.random.fork_rng(devices=[]): model = AutoModelForCausalLM.from_pretrained(where[0], dtype=dtype or "auto", **where[1])
-    except Exception as e: raise ValidationError(f"the verifier {src} does not load as a causal LM for the agreement check: {e}") from e
+    except Exception as e:
+        if folder: shutil.rmtree(folder, ignore_errors=True)
+        raise ValidationError(f"the verifier {src} does not load as a causal LM for the agreement check: {e}") from e
     if folder: weakref.finalize(model, shutil.rmtree, folder, True); return model.eval()
     return model.to(device).eval()
 
@@ -143,6 +148,15 @@ def prompt_ids(vck, # the verifier (a `Checkpoint`), whose tokenizer is used whe
               )->torch.LongTensor:
     "Token ids of the prompt set: `prompts` (ids, or texts for the verifier's tokenizer and chat template), else `BUILTIN_PROMPTS` tokenised, else random ids."
     return prompt_set(vck, prompts, n, length, seed)[0]
+
+def cut(ids:list, # a prompt's token ids
+        T:int, # the length to cut it to
+        chat:bool, # a rendered chat: keep the template's start (up to a quarter) and the end, with its generation prompt
+       )->list:
+    "The prompt at length `T`: a text's first tokens; a chat's first quarter and last three quarters, so both its header and its generation prompt stay."
+    if not chat or len(ids) <= T: return ids[:T]
+    h = T // 4
+    return ids[:h] + ids[len(ids) - (T - h):]
 
 def prompt_set(vck, # the verifier (a `Checkpoint`), whose tokenizer is used when it has one
                prompts=None, # token ids (B, T), texts and chats, or a file of them (`read_prompts`; default: `BUILTIN_PROMPTS`)
@@ -163,9 +177,10 @@ def prompt_set(vck, # the verifier (a `Checkpoint`), whose tokenizer is used whe
     if tok is not None:
         texts = prompts or BUILTIN_PROMPTS
         enc, chat = encode_prompts(tok, texts)
-        T = min(map(len, enc))  # one length for all: a rendered chat keeps its end (the generation prompt), a text its start
+        T = min(map(len, enc))
+        if T < 2: raise UsageError("a prompt is shorter than 2 tokens: every prompt needs at least 2 (agreement reads a token and predicts the next)")
         what = (given if prompts else "the built-in prompts") + (", in the verifier's chat template" if chat else "")
-        return torch.tensor([e[-T:] if chat else e[:T] for e in enc]), what, prompt_labels(texts)
+        return torch.tensor([cut(e, T, chat) for e in enc]), what, prompt_labels(texts)
     if prompts: raise ValidationError("text prompts need the verifier's tokenizer, and it has none: pass token ids")
     V = vck.config.get("vocab_size") or (vck.config.get("text_config") or {}).get("vocab_size")
     what = "random token ids, as the verifier has no tokenizer; agreement on them means little"
@@ -216,7 +231,7 @@ def agreement(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculator`
             "verifier_mass_in_draft_vocab": mass.mean().item(), "acceptance_length": acceptance_lengths(agree, k_max),
             "estimate": "teacher-forced (each draft step fed the verifier's state)"}
 
-# %% ../nbs/09_validate.ipynb #48d25fc7
+# %% ../nbs/09_validate.ipynb #b4822d78
 CHAIN_NEW_TOKENS = 16  # tokens each prompt is continued by for chain acceptance in validation
 
 def measure_agreement(layout:Layout, # the source's layout (its model class loads `path`)
@@ -230,7 +245,7 @@ def measure_agreement(layout:Layout, # the source's layout (its model class load
     t0 = time.perf_counter()
     model = layout.model_class.from_pretrained(path, verifier=False).to(device)
     ver = load_verifier(vck, device, max_memory=max_memory)
-    model.attach_verifier(ver)
+    model.attach_verifier(vck if getattr(ver, "hf_device_map", None) else ver)  # placed by accelerate: its weights may be on disk
     ids, what, names = prompt_set(vck, prompts)
     r = {**agreement(model, ver, ids), "prompt_set": what, **({"prompt_names": names} if names else {})}
     ch = chain_acceptance(model, ver, ids, new_tokens=CHAIN_NEW_TOKENS)
@@ -378,7 +393,7 @@ def vllm_readiness(path, # the written directory
     for f in F: log.warning(f"vLLM readiness ({f.level}, not enforced: --no-vllm-check): {f}")
     return F
 
-# %% ../nbs/09_validate.ipynb #7d69f608
+# %% ../nbs/09_validate.ipynb #1c7b0566
 REPORT_VERSION = 1
 
 REPORT_FIELDS = {  # field -> meaning; the schema of `validation.json`
@@ -398,7 +413,8 @@ REPORT_FIELDS = {  # field -> meaning; the schema of `validation.json`
                  "`verifier_placement` (the devices the verifier was on, `disk` when accelerate offloaded some of it), and `chain`: "
                  "`chain_acceptance` ([chain](09b_chain.ipynb)) on the same prompts continued by the verifier, for k = 1..5 as vLLM drafts "
                  "(`chain`) and teacher-forced on the same continuation (`teacher_forced`): `tokens_per_verifier_call`, `mean_accepted`, "
-                 "`acceptance_by_position`, `verifier_calls`; absent when not measured",
+                 "`acceptance_by_position` (of the steps whose chain reached draft position j, the fraction that accepted it: conditional, "
+                 "where vLLM's per-position rate divides by all drafts), `verifier_calls`; absent when not measured",
     "agreement_not_measured": "why agreement was not measured (as asked, the verifier's size, or the verifier could not be loaded); absent when it was",
     "vllm": f"what vLLM {VLLM_VERSION} would misread in the directory: findings with `where`, `problem`, `vllm`, `fix`, `level` (empty: ready)",
     "tensors": "`validation` only: every written tensor that is not the source's, as `tensor`, `source`, `difference` (empty: all are)",
@@ -406,7 +422,7 @@ REPORT_FIELDS = {  # field -> meaning; the schema of `validation.json`
     "ok": "whether the directory passed every check",
 }
 
-# %% ../nbs/09_validate.ipynb #fc7a932a
+# %% ../nbs/09_validate.ipynb #dcac57b0
 def validate_dir(path, # the directory to check: a conversion's staging directory, or a converted directory
                  layout:Layout, # the source's layout
                  ck:Checkpoint, # the source
@@ -450,7 +466,7 @@ def validate_dir(path, # the directory to check: a conversion's staging director
     if equivalent and skip is None:
         try: report["agreement"] = measure_agreement(layout, path, vck, dev, prompts, verifier_max_memory)
         except ValidationError as e:  # e.g. a verifier transformers cannot load as a causal LM
-            if agreement or min_acceptance is not None or plan is not None: raise
+            if asked or min_acceptance is not None or plan is not None: raise
             report["agreement_not_measured"] = str(e)
     elif equivalent: report["agreement_not_measured"] = skip
     report["ok"] = not problems
