@@ -11,7 +11,8 @@ import torch
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['input_device', 'verifier_states', 'draft_chain', 'greedy_continuation', 'chain_acceptance', 'speculative_decode']
+__all__ = ['input_device', 'verifier_states', 'draft_aux_ids', 'draft_reads', 'draft_chain', 'greedy_continuation',
+           'chain_acceptance', 'speculative_decode']
 
 # %% ../nbs/09b_chain.ipynb #5b821614
 def input_device(model, # a `transformers` model, on one device or placed by accelerate (`hf_device_map`)
@@ -37,7 +38,18 @@ def verifier_states(verifier, # a `transformers` causal LM
     return {"logits": out.logits.float(), "last": hs[-1],  # layers on several GPUs leave their states there: gathered on the last's
             "aux": torch.cat([hs[i].to(hs[-1].device) for i in aux_ids], -1) if aux_ids else None}
 
-# %% ../nbs/09b_chain.ipynb #48e312e3
+# %% ../nbs/09b_chain.ipynb #baafae00
+def draft_aux_ids(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculator`)
+                 )->list|None:
+    "The verifier layers an EAGLE-3 draft reads (`output_hidden_states` indices), None for an EAGLE draft (it reads the last state)."
+    return getattr(draft.config, "eagle_aux_hidden_state_layer_ids", None)
+
+def draft_reads(draft, # a converted draft
+                st:dict, # `verifier_states` for it (with its `draft_aux_ids`)
+               )->torch.Tensor:
+    "The verifier states `draft` reads: the aux states for EAGLE-3, the last hidden state for EAGLE."
+    return st["aux"] if draft_aux_ids(draft) else st["last"]
+
 def _is_eagle3(draft)->bool: return hasattr(draft, "draft_to_verifier")  # an EAGLE-3 draft: reads fused aux states, maps its ids
 
 def _postnorm(draft, g): # the draft's output after the norm its head reads (a seeded bug when fed back)
@@ -82,7 +94,7 @@ def draft_chain(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculato
         at = at + 1
     return (torch.stack(out, 1), torch.stack(seen, 1)) if return_logits else torch.stack(out, 1)
 
-# %% ../nbs/09b_chain.ipynb #313cf90a
+# %% ../nbs/09b_chain.ipynb #04bb8fb9
 @torch.no_grad()
 def greedy_continuation(verifier, # the verifier, a `transformers` causal LM
                         ids:torch.LongTensor, # (B, P) prompts
@@ -130,9 +142,7 @@ def chain_acceptance(draft, # a converted draft (`EagleSpeculator` / `Eagle3Spec
     "Acceptance of chains drafted as vLLM drafts them, verified greedily on the verifier's own continuation of `ids`, for k = 1..`k_max`; and the teacher-forced figures on the same continuation."
     B, P = ids.shape
     seq = greedy_continuation(verifier, ids, new_tokens + k_max + 1)
-    aux = getattr(draft.config, "eagle_aux_hidden_state_layer_ids", None)
-    st = verifier_states(verifier, seq, aux)
-    states, tokens = (st["aux"] if aux else st["last"]).cpu(), seq[:, 1:]
+    states, tokens = draft_reads(draft, verifier_states(verifier, seq, draft_aux_ids(draft))).cpu(), seq[:, 1:]
     starts = torch.arange(P - 1, P - 1 + new_tokens)  # a step may start after each of these positions
     want = torch.stack([seq[:, t + 2: t + 2 + k_max] for t in starts.tolist()], 1)  # (B, N, k_max) what the verifier says next
     pairs = [(b, t) for t in starts.tolist() for b in range(B)]  # start-major: a batch holds contexts of about one length
@@ -157,7 +167,7 @@ def chain_acceptance(draft, # a converted draft (`EagleSpeculator` / `Eagle3Spec
             "accepted": chain, "estimate": "drafted as vLLM 0.33's EagleProposer drafts (own pre-norm state, own token, next position), "
                                             "verified greedily on the verifier's own continuation"}
 
-# %% ../nbs/09b_chain.ipynb #bf5306b0
+# %% ../nbs/09b_chain.ipynb #4b598e7c
 @torch.no_grad()
 def speculative_decode(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculator`) with its verifier attached
                        verifier, # the verifier, a `transformers` causal LM
@@ -170,14 +180,16 @@ def speculative_decode(draft, # a converted draft (`EagleSpeculator` / `Eagle3Sp
                       )->tuple:
     "Speculative decoding, greedy or sampled: `(out, accepted)`, the (B, P + 1 + new_tokens) output and the accepted count of each verifier call, per prompt."
     B, P = ids.shape
-    aux = getattr(draft.config, "eagle_aux_hidden_state_layer_ids", None)
+    aux = draft_aux_ids(draft)
     st = verifier_states(verifier, ids, aux)
     T, g = temperature, generator
     def pick(p): return int(torch.multinomial(p, 1, generator=g)) if T else int(p.argmax())  # p: probabilities (sampled) or logits
     def probs(logits): return (logits.float() / T).softmax(-1).cpu() if T else logits.cpu()
     e3 = _is_eagle3(draft)
+    if T and e3: tgt = draft.draft_to_verifier(torch.arange(draft.config.draft_vocab_size, device=next(draft.parameters()).device)).cpu()
+    elif T: tgt = slice(None)  # where the draft's probabilities go in the verifier's vocabulary
     seqs = [ids[b].tolist() + [pick(probs(st["logits"][b, -1]))] for b in range(B)]
-    states = [(st["aux"] if aux else st["last"])[b].cpu() for b in range(B)]  # the verifier's states for positions 0..len-2
+    states = [draft_reads(draft, st)[b].cpu() for b in range(B)]  # the verifier's states for positions 0..len-2
     accepted = [[] for _ in range(B)]
     while active := [b for b in range(B) if len(seqs[b]) - P - 1 < new_tokens]:
         n = [len(seqs[b]) for b in active]
@@ -199,7 +211,6 @@ def speculative_decode(draft, # a converted draft (`EagleSpeculator` / `Eagle3Sp
                 nxt = int(says[a])
             else:  # accept draft j with probability min(1, p/q); at the first refusal, a sample of max(p - q, 0)
                 q = torch.zeros(k, pv.shape[-1])
-                tgt = draft.draft_to_verifier(torch.arange(dlogits.shape[-1], device=dlogits.device)).cpu() if e3 else slice(None)
                 q[:, tgt] = (dlogits[i].float() / T).softmax(-1).cpu()
                 a = 0
                 while a < k:
@@ -208,6 +219,6 @@ def speculative_decode(draft, # a converted draft (`EagleSpeculator` / `Eagle3Sp
                     a += 1
                 nxt = pick(pv[a] if a == k else (pv[a] - q[a]).clamp_min(0) / (pv[a] - q[a]).clamp_min(0).sum())
             seqs[b] += drafted[i, :a].tolist() + [nxt]
-            states[b] = (vs["aux"] if aux else vs["last"])[i, :n[i] + a].cpu()
+            states[b] = draft_reads(draft, vs)[i, :n[i] + a].cpu()
             accepted[b].append(a)
     return torch.tensor([s[:P + 1 + new_tokens] for s in seqs]), accepted

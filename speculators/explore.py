@@ -11,6 +11,7 @@ import torch
 from .checkpoint import Checkpoint
 from .registry import LAYOUTS
 from .validate import acceptance_lengths, load_verifier, predictions
+from .chain import draft_reads
 
 # %% auto #0
 __all__ = ['Comparison', 'compare', 'plot_topk', 'plot_agreement', 'plot_acceptance', 'plot_chain', 'plot_equivalence', 'explore']
@@ -47,7 +48,7 @@ def compare(converted, # the converted directory
     src = None
     if source is not None:
         sck = Checkpoint(source)
-        h = (st["aux"] if st["aux"] is not None else st["last"])[:, :-1]
+        h = draft_reads(draft, st)[:, :-1]
         embed, head = ver.get_input_embeddings().weight, ver.get_output_embeddings().weight
         src = layout.reference(sck, draft.config, {"input_ids": ids[:, 1:], "hidden_states": h}, embed, head).float()
     return Comparison(ids, pv, pd, pr["agree"], src, logits)
