@@ -10,7 +10,8 @@ import logging, sys
 
 # %% auto #0
 __all__ = ['log', 'SpeculatorsError', 'SourceError', 'CheckpointError', 'LayoutError', 'VerifierMismatchError', 'OutputError',
-           'ValidationError', 'UsageError', 'setup_logging', 'human_bytes', 'quiet_transformers']
+           'ValidationError', 'UsageError', 'setup_logging', 'human_bytes', 'name_groups', 'describe_names',
+           'quiet_transformers']
 
 # %% ../nbs/00_core.ipynb #0c19ea2f
 class SpeculatorsError(Exception):
@@ -59,6 +60,39 @@ def human_bytes(n:int, # a number of bytes
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if abs(n) < 1000 or unit == "TB": return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
+
+# %% ../nbs/00_core.ipynb #b3ee2e58
+import re
+
+def _group(pre, run, suffixes):
+    ids = f"{run[0]}-{run[-1]}" if len(run) > 1 else f"{run[0]}"
+    if len(suffixes) == 1: return f"{pre}{ids}.{next(iter(suffixes))}"
+    return f"{pre}{ids}.* ({len(suffixes)} tensors{' each' if len(run) > 1 else ''})"
+
+def name_groups(names, # tensor names, any order
+               )->list:
+    "`names` with runs of consecutive numbered layers holding the same tensors folded: `layers.1-39.* (9 tensors each)`."
+    layers, rest = {}, []
+    for n in names:
+        m = re.match(r"(.*?\.)(\d+)\.(.+)$", n)
+        if m: layers.setdefault(m[1], {}).setdefault(int(m[2]), set()).add(m[3])
+        else: rest.append(n)
+    out = sorted(rest)
+    for pre, by_id in layers.items():
+        ids = sorted(by_id); run = [ids[0]]
+        for i in ids[1:]:
+            if i == run[-1] + 1 and by_id[i] == by_id[run[0]]: run.append(i)
+            else: out.append(_group(pre, run, by_id[run[0]])); run = [i]
+        out.append(_group(pre, run, by_id[run[0]]))
+    return out
+
+def describe_names(names, # tensor names
+                   limit:int=8, # the most groups to name
+                  )->str:
+    "A count and the grouped names, e.g. `351 tensors: layers.1-39.* (9 tensors each)`; past `limit` groups, how many more."
+    names = list(names); g = name_groups(names)
+    more = f", and {len(g) - limit} more groups" if len(g) > limit else ""
+    return f"{len(names)} tensor{'s' * (len(names) != 1)}: {', '.join(g[:limit])}{more}"
 
 # %% ../nbs/00_core.ipynb #b5f3b633
 import contextlib

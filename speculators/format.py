@@ -9,7 +9,7 @@ from __future__ import annotations
 from .core import LayoutError
 
 # %% auto #0
-__all__ = ['ROPE_KINDS', 'LAYER_PROJECTIONS', 'rope_parameters', 'rope_scaling_of', 'layer_config', 'layer_shapes',
+__all__ = ['ROPE_KINDS', 'LAYER_PROJECTIONS', 'rope_parameters', 'rope_scaling_of', 'layer_config', 'rope_of', 'layer_shapes',
            'base_layer_config', 'trainer_config', 'speculators_config']
 
 # %% ../nbs/02c_format.ipynb #912878aa
@@ -62,6 +62,16 @@ def layer_config(vocab_size:int, # the verifier's vocabulary size
          "rope_theta": rope_theta, "rope_scaling": rope_scaling_of(rp)}
     if num_aux_hidden_states is not None: d["num_aux_hidden_states"] = num_aux_hidden_states
     return d
+
+# %% ../nbs/02c_format.ipynb #8d3d6576
+def rope_of(cfg:dict, # a `transformer_layer_config` or a Llama-style config.json
+           )->dict:
+    "The RoPE `cfg` means, as `rope_parameters` (`rope_theta`, `rope_type` and the scaling's own fields), from either spelling."
+    rp = cfg.get("rope_parameters")
+    d = dict(rp) if isinstance(rp, dict) and "rope_theta" in rp else {**(cfg.get("rope_scaling") or {}), "rope_theta": cfg.get("rope_theta", 10000.0)}
+    kind = d.pop("rope_type", None) or d.pop("type", None) or "default"
+    d.pop("type", None)
+    return {**d, "rope_type": kind}
 
 # %% ../nbs/02c_format.ipynb #b8949252
 LAYER_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")  # in the order layouts write them

@@ -13,7 +13,7 @@ from transformers.modeling_outputs import CausalLMOutput
 from transformers.models.llama.modeling_llama import LlamaDecoderLayer, LlamaRMSNorm, LlamaRotaryEmbedding
 import speculators
 from fastcore.basics import patch
-from ..core import ValidationError, quiet_transformers
+from ..core import ValidationError, describe_names, quiet_transformers
 from ..checkpoint import verifier_embeddings
 from ..format import rope_scaling_of
 
@@ -167,9 +167,10 @@ def strict_from_pretrained(cls, # the `PreTrainedModel` subclass to load
     with quiet_transformers(errors_only=True):  # the load report says missing weights were "newly initialized": here they are an error instead
         model, info = PreTrainedModel.from_pretrained.__func__(cls, path, *args, output_loading_info=True, **kwargs)
     missing = set(info.get("missing_keys") or ())
-    bad = {k: sorted(v) for k, v in (("missing_keys", missing - set(allow_missing)), ("unexpected_keys", info.get("unexpected_keys")),
-                                     ("mismatched_keys", info.get("mismatched_keys"))) if v}
-    if bad: raise ValidationError(f"{path}: the checkpoint does not match the model: {bad}")
+    bad = [f"{what} {describe_names([k[0] if isinstance(k, tuple) else k for k in v])}"
+           for what, v in (("missing", missing - set(allow_missing)), ("unexpected", info.get("unexpected_keys")),
+                           ("of the wrong shape", info.get("mismatched_keys"))) if v]
+    if bad: raise ValidationError(f"{path}: the checkpoint does not match the model (its config): {'; '.join(bad)}")
     return model, missing
 
 @patch(cls_method=True)
