@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
 import torch
-from .core import ValidationError, log
+from .core import ValidationError, log, name_groups
 from .checkpoint import Checkpoint, text_config
 from .format import layer_shapes
 
@@ -64,7 +64,7 @@ class Rule:
             out.append(Finding(where, problem, self.vllm, self.fix, self.level))
         return out
 
-# %% ../nbs/10_ready.ipynb #433fdde5
+# %% ../nbs/10_ready.ipynb #2b0a0188
 class Directory:
     "A Speculators-format directory as the rules read it."
     def __init__(self, cfg:dict, # the parsed config.json
@@ -91,17 +91,20 @@ class Directory:
         for i in range(n):
             s |= layer_shapes(f"layers.{i}", H, tl["intermediate_size"], nh, tl.get("num_key_value_heads") or nh, d, in_width=2 * H if i == 0 else H,
                               norms=("input_layernorm", "post_attention_layernorm") + (("hidden_norm",) if i == 0 else ()))
+        if cfg.get("norm_before_fc") is True: s["input_norm.weight"] = (k * Ht,)  # EAGLE 3.1, built only when the flag is true
+        if cfg.get("fc_norm") is True: s |= {f"fc_norm.{i}.weight": (Ht,) for i in range(k)}
         return s
 
     def kind(self, name:str, # a tensor's name
             )->str:
-        "What vLLM makes of tensor `name`: expected, embed, map (d2t/t2d), bias, later_layer, hidden_norm (unused), or unknown."
+        "What vLLM makes of tensor `name`: expected, embed, map (d2t/t2d), bias, later_layer, hidden_norm (unused), dropped, or unknown."
         if name in self.expected: return "expected"
         if name == "embed_tokens.weight": return "embed"
         if name in ("d2t", "t2d"): return "map"
         if name.endswith(".bias"): return "bias"
         if (m := re.match(r"layers\.(\d+)\.", name)) and int(m.group(1)) >= self.tl["num_hidden_layers"]: return "later_layer"
         if re.match(r"layers\.\d+\.hidden_norm\.weight$", name): return "hidden_norm"
+        if name == "input_norm.weight": return "dropped"  # without norm_before_fc, vLLM's loader skips it silently
         return "unknown"
 
     def tensors(self, kind:str, # what vLLM makes of them (see `kind`)
@@ -109,7 +112,7 @@ class Directory:
         "The directory's tensors of `kind`, sorted."
         return [n for n in sorted(self.meta) if self.kind(n) == kind]
 
-# %% ../nbs/10_ready.ipynb #470060ab
+# %% ../nbs/10_ready.ipynb #aa4402ec
 def _int(v): return isinstance(v, int) and not isinstance(v, bool)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _SHAPE_FIELDS = ("hidden_size", "intermediate_size", "num_attention_heads", "num_hidden_layers", "vocab_size", "rms_norm_eps",
@@ -205,7 +208,11 @@ RULES = [
     Rule("any other tensor", "is not a tensor of vLLM's EAGLE-3 draft", "raises on it while loading", "remove it or re-convert",
          lambda d: [(n, "is not a tensor of vLLM's EAGLE-3 draft") for n in d.tensors("unknown")]),
     Rule("each tensor vLLM loads", "is missing", "leaves the parameter uninitialised, without any error", "re-convert from a complete source",
-         lambda d: [(n, "is missing") for n in d.expected if n not in d.meta]),
+         lambda d: [(", ".join(name_groups(miss)), "is missing" if len(miss) == 1 else f"are missing ({len(miss)} tensors)")]
+                   if (miss := [n for n in d.expected if n not in d.meta]) else []),
+    Rule("input_norm.weight", "is present but norm_before_fc is not true", "skips it silently: the draft runs without the norm it was trained with",
+         "write norm_before_fc: true (the EAGLE 3.1 norm over the concatenated aux states before fc)",
+         lambda d: [(n, "is present but norm_before_fc is not true") for n in d.tensors("dropped")]),
     Rule("embed_tokens.weight", "is absent and the draft's hidden size differs from the verifier's",
          "cannot share the verifier's embedding, so it stays uninitialised", "keep the draft's own embed_tokens",
          lambda d: ["is absent and the draft's hidden size differs from the verifier's"]

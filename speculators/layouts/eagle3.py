@@ -22,7 +22,7 @@ from ..testing import DTYPE_NAMES, rand_norm, rand_weight, read_config, save_sta
 # %% auto #0
 __all__ = ['FIRST_LAYER', 'LATER_LAYER', 'TOP', 'OPTIONAL', 'CONFIG', 'layer_prefixes', 'key_table', 'eagle3_draft_tensors',
            'eagle3_draft_config', 'make_eagle3_draft', 'Eagle3Layout', 'check_vocab_maps', 'default_aux_ids',
-           'aux_layer_ids', 'eagle3_source_forward', 'eagle3_config', 'eagle3_shapes', 'eagle3_loss']
+           'aux_layer_ids', 'eagle3_source_forward', 'eagle3_config', 'eagle31_flags', 'eagle3_shapes', 'eagle3_loss']
 
 # %% ../../nbs/06b_eagle3.ipynb #a48c2077
 FIRST_LAYER = ("self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight", "self_attn.o_proj.weight",
@@ -52,9 +52,10 @@ def key_table(keys, # the source checkpoint's tensor names
     table = {f"{layers[0]}.{n}": f"layers.0.{n}" for n in FIRST_LAYER}
     for i, p in enumerate(layers[1:], 1): table.update({f"{p}.{n}": f"layers.{i}.{n}" for n in LATER_LAYER})
     table.update({k: k for k in TOP + OPTIONAL if k in keys or k in TOP})
+    table.update({k: k for k in keys if k == "input_norm.weight" or re.fullmatch(r"fc_norm\.\d+\.weight", k)})  # EAGLE 3.1 norms
     return table
 
-# %% ../../nbs/06b_eagle3.ipynb #e920809a
+# %% ../../nbs/06b_eagle3.ipynb #2f790706
 def eagle3_draft_tensors(vcfg:dict, # the verifier's config.json (or its `text_config`)
                          draft_vocab:int|None=48, # draft vocabulary size; None: the verifier's (no maps)
                          own_embed:bool=False, # include an own `embed_tokens.weight`
@@ -63,8 +64,10 @@ def eagle3_draft_tensors(vcfg:dict, # the verifier's config.json (or its `text_c
                          dtype=torch.float32, # dtype of the weights
                          seed:int=2, # seed of the random weights
                          n_aux:int=3, # verifier states `fc` fuses
+                         input_norm:bool=False, # EAGLE 3.1 `norm_before_fc`: an `input_norm.weight` over the k*H concatenated aux states
+                         fc_norm:bool=False, # EAGLE 3.1 `fc_norm`: an `fc_norm.{i}.weight` per aux state
                         )->dict:
-    "The state dict of a tiny EAGLE-3 draft in the original key layout."
+    "The state dict of a tiny EAGLE-3 draft in the original key layout (EAGLE 3.1 norms in the Speculators names)."
     g = torch.Generator().manual_seed(seed)
     H, I, V = vcfg["hidden_size"], vcfg["intermediate_size"], vcfg["vocab_size"]
     nh, nkv = vcfg["num_attention_heads"], vcfg["num_key_value_heads"]
@@ -83,6 +86,8 @@ def eagle3_draft_tensors(vcfg:dict, # the verifier's config.json (or its `text_c
         t2d = torch.zeros(V, dtype=torch.bool); t2d[targets] = True
         sd["t2d"] = t2d
     if own_embed: sd["embed_tokens.weight"] = rand_weight((V, H), g, dtype)
+    if input_norm: sd["input_norm.weight"] = rand_norm(n_aux * H, g, dtype)
+    if fc_norm: sd |= {f"fc_norm.{i}.weight": rand_norm(H, g, dtype) for i in range(n_aux)}
     return sd
 
 def eagle3_draft_config(vcfg:dict, # the verifier's config.json (or its `text_config`)
@@ -222,7 +227,7 @@ def aux_layer_ids(given, # what the user passed (or None)
     log.debug(f"Aux layer ids {ids} from {where} (indices into the verifier's output_hidden_states: 0 = embeddings, i = input of layer i)")
     return ids
 
-# %% ../../nbs/06b_eagle3.ipynb #e29daefd
+# %% ../../nbs/06b_eagle3.ipynb #abb1061a
 def _get(sd, k): return sd.get(k) if k in sd else None  # works for dicts and `Checkpoint`s
 
 def eagle3_source_forward(sd, # source tensors by their source names
@@ -239,7 +244,11 @@ def eagle3_source_forward(sd, # source tensors by their source names
     nkv, d, eps = cfg.get("num_key_value_heads") or nh, cfg.get("head_dim") or H // nh, cfg.get("rms_norm_eps") or 1e-6
     own = w("embed_tokens.weight")
     e = F.embedding(input_ids, own if own is not None else embed.to(dt))
-    x = F.linear(hidden_states.to(dt), w("fc.weight"))
+    a = hidden_states.to(dt)
+    if w("input_norm.weight") is not None: a = rms_norm(a, w("input_norm.weight"), eps)  # EAGLE 3.1 norm_before_fc: one norm over k*Ht
+    if w("fc_norm.0.weight") is not None:  # EAGLE 3.1 fc_norm: a norm per aux state
+        a = torch.cat([rms_norm(c, w(f"fc_norm.{i}.weight"), eps) for i, c in enumerate(a.chunk(a.shape[-1] // w("fc_norm.0.weight").shape[0], -1))], -1)
+    x = F.linear(a, w("fc.weight"))
     B, T = input_ids.shape
     cos, sin = rope_tables(torch.arange(T, device=x.device)[None].expand(B, T), d, cfg.get("rope_theta") or 10000.0, dt, cfg.get("rope_scaling"))
     attn = lambda p, h: attention(h, *(w(f"{p}self_attn.{n}_proj.weight") for n in "qkvo"), nh, nkv, d, cos, sin)
@@ -275,11 +284,12 @@ def forward_options(self:Eagle3Layout,
     "`norm_before_residual` as the converted config has it (an option of the conversion, not only of the source config)."
     return {"norm_before_residual": config.norm_before_residual}
 
-# %% ../../nbs/06b_eagle3.ipynb #331dce92
+# %% ../../nbs/06b_eagle3.ipynb #2b7ffc8e
 CONFIG = {"num_attention_heads": ("size", ...), "num_key_value_heads": ("size", None), "head_dim": ("size", None),
           "hidden_size": ("size", None), "target_hidden_size": ("size", None), "hidden_act": ("str", "silu"),
           "rms_norm_eps": ("positive", 1e-6), "rope_theta": ("positive", 10000.0), "rope_scaling": ("dict", None),
           "max_position_embeddings": ("size", 2048), "norm_before_residual": ("bool", False),
+          "norm_before_fc": ("bool", None), "fc_norm": ("bool", None), "norm_output": ("bool", False),
           "eagle_aux_hidden_state_layer_ids": ("list", None), "eagle_config": ("dict", None)}
 Eagle3Layout.source_config = CONFIG
 
@@ -289,12 +299,40 @@ def eagle3_config(layer:dict, # `transformer_layer_config` (see `layer_config`)
                   target_hidden_size:int, # the verifier's hidden size, which `fc` reads k times
                   aux_ids:list, # `eagle_aux_hidden_state_layer_ids`, indices into `output_hidden_states`
                   spec:dict, # `speculators_config`
+                  norm_before_fc:bool=False, # EAGLE 3.1: `input_norm` over the concatenated aux states before `fc`
+                  fc_norm:bool=False, # EAGLE 3.1: `fc_norm.{i}`, a norm per aux state before `fc`
+                  norm_output:bool=False, # EAGLE 3.1: the post-norm state is fed back to the next draft step
                  )->dict:
     "config.json of an `eagle3` draft, every flag vLLM reads written explicitly."
     return {"architectures": ["Eagle3Speculator"], "speculators_model_type": "eagle3", "speculators_version": speculators.__version__,
             "transformer_layer_config": layer, "draft_vocab_size": draft_vocab_size, "norm_before_residual": norm_before_residual,
             "target_hidden_size": target_hidden_size, "eagle_aux_hidden_state_layer_ids": aux_ids,
-            "norm_before_fc": False, "fc_norm": False, "norm_output": False, "speculators_config": spec}
+            "norm_before_fc": norm_before_fc, "fc_norm": fc_norm, "norm_output": norm_output, "speculators_config": spec}
+
+def eagle31_flags(c:dict, # the source config's fields (`config_fields` of `CONFIG`)
+                  keys:set, # the source's tensor names
+                  k:int, # the aux states `fc` fuses
+                  Ht:int, # the verifier's hidden size
+                  shape, # tensor name -> shape, of the source
+                 )->dict:
+    "`norm_before_fc`, `fc_norm` and `norm_output` as the weights show them and the config says, refused where the two disagree."
+    want = [f"fc_norm.{i}.weight" for i in range(k)]
+    found = {"norm_before_fc": ["input_norm.weight"] if "input_norm.weight" in keys else [],
+             "fc_norm": sorted(n for n in keys if re.fullmatch(r"fc_norm\.\d+\.weight", n))}
+    out = {}
+    for flag, names in found.items():
+        said, has = c[flag], bool(names)
+        if said and not has:
+            raise LayoutError(f"config.json says {flag}: true but the weights hold no {'input_norm.weight' if flag == 'norm_before_fc' else 'fc_norm.{i}.weight'}: "
+                              "the norm's weights were lost (upstream speculators 0.9's converter writes the flag and drops them); convert from the "
+                              "checkpoint the trainer saved")
+        if said is False and has: raise LayoutError(f"{', '.join(names)} present but config.json says {flag}: false: which did the draft train with?")
+        out[flag] = has
+    if found["fc_norm"] and found["fc_norm"] != sorted(want):
+        raise LayoutError(f"fc_norm needs one norm per aux state fc fuses ({k}: {', '.join(want)}); the weights hold {', '.join(found['fc_norm'])}")
+    for n, s in [("input_norm.weight", (k * Ht,))] * out["norm_before_fc"] + [(n, (Ht,)) for n in want] * out["fc_norm"]:
+        if tuple(shape(n)) != s: raise LayoutError(f"{n} has shape {tuple(shape(n))}, expected {s} (the norm over {'the k concatenated aux states' if n == 'input_norm.weight' else 'one aux state'})")
+    return {**out, "norm_output": bool(c["norm_output"])}
 
 def eagle3_shapes(layers:list, # the source's layer prefixes, first layer first
                   H:int, # the draft's hidden size
@@ -313,7 +351,7 @@ def eagle3_shapes(layers:list, # the source's layer prefixes, first layer first
                           norms=("input_layernorm", "hidden_norm", "post_attention_layernorm"))
     return s
 
-# %% ../../nbs/06b_eagle3.ipynb #41768a04
+# %% ../../nbs/06b_eagle3.ipynb #b82f18bb
 @patch
 def check_source(self:Eagle3Layout,
                  ck): # the source draft (a `Checkpoint`)
@@ -374,6 +412,7 @@ def plan(self:Eagle3Layout,
     ids = aux_layer_ids(eagle_aux_hidden_state_layer_ids, c, v["num_hidden_layers"], k, aux_ids_convention or self.aux_convention)
     notes.append(f"aux layer ids {ids} (indices into the verifier's output_hidden_states: 0 = embeddings, i = the input of layer i)")
     notes += self.extra_notes(ck, vck, Vd, V)
+    flags31 = eagle31_flags(c, keys, k, Ht, ck.shape)
     nbr = norm_before_residual if norm_before_residual is not None else bool(c["norm_before_residual"])
     claimed = ck.config.get("num_hidden_layers")
     if claimed != len(layers):
@@ -384,12 +423,13 @@ def plan(self:Eagle3Layout,
                       bos_token_id=v["bos_token_id"], eos_token_id=v["eos_token_id"], pad_token_id=v["pad_token_id"],
                       num_aux_hidden_states=k if k != 3 else None)
     config = eagle3_config(tl, Vd, nbr, Ht, ids, speculators_config("eagle3", verifier, vck.config.get("architectures") or [],
-                                                                      speculative_tokens or 3))
+                                                                      speculative_tokens or 3), **flags31)
     dropped = {} if keep else {k: "identity map on a full vocabulary" for k in ("d2t", "t2d") if k in keys}
     tensors = {t: s for s, t in table.items() if s in keys and s not in dropped}
     dtypes = {ck.dtype(s) for s in tensors.values() if ck.dtype(s).is_floating_point}
     if len(dtypes) > 1: raise LayoutError(f"the draft mixes float dtypes {sorted(map(str, dtypes))}; the format needs one dtype")
-    variant = self.variant_prefix + (f"EAGLE-3, {len(layers)} layer{'s' * (len(layers) > 1)} ({layers[0]}.*), draft vocabulary {Vd}"
+    e31 = [f for f, on in flags31.items() if on]
+    variant = self.variant_prefix + (f"EAGLE-3{' (3.1: ' + ', '.join(e31) + ')' if e31 else ''}, {len(layers)} layer{'s' * (len(layers) > 1)} ({layers[0]}.*), draft vocabulary {Vd}"
                + (" with d2t/t2d" if keep else " (full, no maps)") + (", own embeddings" if "embed_tokens.weight" in keys else ""))
     return Plan("eagle3", variant, tensors, dropped, config, notes, derived={"t2d": t2d} if t2d is not None else {})
 

@@ -30,9 +30,9 @@ class Eagle3SpeculatorConfig(PretrainedConfig):
                  norm_before_residual:bool=False, # put hidden_norm(x) on the residual path of the first layer
                  target_hidden_size:int|None=None, # hidden size of the verifier's aux states, when it differs from the draft's
                  eagle_aux_hidden_state_layer_ids:list|None=None, # verifier `output_hidden_states` indices fused by `fc`
-                 norm_before_fc:bool=False, # EAGLE 3.1 flag: false for EAGLE-3
-                 fc_norm:bool=False, # EAGLE 3.1 flag: false for EAGLE-3
-                 norm_output:bool=False, # EAGLE 3.1 flag: false for EAGLE-3
+                 norm_before_fc:bool=False, # EAGLE 3.1: `input_norm`, one RMSNorm over the k concatenated aux states, before `fc`
+                 fc_norm:bool=False, # EAGLE 3.1: `fc_norm.{i}`, an RMSNorm per aux state, before `fc`
+                 norm_output:bool=False, # EAGLE 3.1: the state fed back to the next draft step is the final norm's output
                  speculators_config:dict|None=None, # algorithm, proposal methods and verifier
                  speculators_model_type:str="eagle3", # the format's name of the algorithm
                  speculators_version:str|None=None, # the version that wrote the config (default: this one)
@@ -107,13 +107,14 @@ class Eagle3Speculator(PreTrainedModel):
     def __init__(self,
                  config:Eagle3SpeculatorConfig): # the draft's config
         super().__init__(config)
-        if config.norm_before_fc or config.fc_norm or config.norm_output:
-            raise ValidationError("norm_before_fc / fc_norm / norm_output (EAGLE 3.1) are not supported by this model")
         tl = config.transformer_layer_config
         tl._attn_implementation = "sdpa"
         H, V, Vd = tl.hidden_size, tl.vocab_size, config.draft_vocab_size
+        k, Ht = config.num_aux_hidden_states, config.target_hidden_size or H
         self.embed_tokens = nn.Embedding(V, H)  # removed by from_pretrained when the checkpoint has none (the verifier's is used)
-        self.fc = nn.Linear(config.num_aux_hidden_states * (config.target_hidden_size or H), H, bias=False)
+        self.input_norm = LlamaRMSNorm(k * Ht, eps=tl.rms_norm_eps) if config.norm_before_fc else None
+        self.fc_norm = nn.ModuleList([LlamaRMSNorm(Ht, eps=tl.rms_norm_eps) for _ in range(k)]) if config.fc_norm else None
+        self.fc = nn.Linear(k * Ht, H, bias=False)
         self.layers = nn.ModuleList([Eagle3FirstLayer(tl, config.norm_before_residual)]
                                     + [LlamaDecoderLayer(tl, layer_idx=i) for i in range(1, tl.num_hidden_layers)])
         self.norm = LlamaRMSNorm(H, eps=tl.rms_norm_eps)
@@ -152,23 +153,34 @@ def forward(self:Eagle3Speculator,
             hidden_states:torch.Tensor|None=None, # (B, T, k*Ht) the verifier's aux hidden states, concatenated in ascending layer order
             position_ids:torch.LongTensor|None=None, # (B, T); default 0..T-1
             fused_hidden_states:torch.Tensor|None=None, # (B, T, H) instead of `hidden_states`: states already past `fc` (or the draft's own, fed back)
-            output_hidden_states:bool=False, # also return the last layer's output before the final norm (what drafting feeds back)
+            output_hidden_states:bool=False, # also return the state drafting feeds back: the last layer's output, after the final norm if `norm_output`
             **kwargs, # ignored (what transformers' generic callers pass)
            )->CausalLMOutput:
-    "Logits (B, T, Vd) over the draft vocabulary (map their argmax with `draft_to_verifier`); with `output_hidden_states`, `hidden_states=(pre-norm output,)`."
+    "Logits (B, T, Vd) over the draft vocabulary (map their argmax with `draft_to_verifier`); with `output_hidden_states`, `hidden_states=(fed-back state,)`."
     if self.embed_tokens is None and self.verifier_embed is None:
         raise ValidationError("no embedding: this draft uses the verifier's; load with `from_pretrained(dir, verifier=...)` or call `attach_verifier`")
     B, T = input_ids.shape
     w = self.fc.weight
     e = self.embed_tokens(input_ids) if self.embed_tokens is not None else nn.functional.embedding(input_ids, self.verifier_embed)
-    x = self.fc(hidden_states.to(w.dtype)) if fused_hidden_states is None else fused_hidden_states.to(w.dtype)
+    x = self.fuse(hidden_states) if fused_hidden_states is None else fused_hidden_states.to(w.dtype)
     if position_ids is None: position_ids = torch.arange(T, device=x.device)[None].expand(B, T)
     mask, pe = causal_mask(B, T, x.dtype, x.device), self.rotary_emb(x, position_ids)
     x = self.layers[0](e, x, mask, pe)
     for layer in self.layers[1:]:
         x = layer(x, attention_mask=mask, position_ids=position_ids, position_embeddings=pe)
         if isinstance(x, tuple): x = x[0]
-    return CausalLMOutput(logits=self.lm_head(self.norm(x)), hidden_states=(x,) if output_hidden_states else None)
+    y = self.norm(x)
+    return CausalLMOutput(logits=self.lm_head(y), hidden_states=((y if self.config.norm_output else x),) if output_hidden_states else None)
+
+@patch
+def fuse(self:Eagle3Speculator,
+         hidden_states:torch.Tensor, # (B, T, k*Ht) the verifier's aux hidden states, concatenated in ascending layer order
+        )->torch.Tensor:
+    "The verifier's aux states fused to (B, T, H): `input_norm` (norm_before_fc), then the `fc_norm`s, then `fc`, as vLLM's `combine_hidden_states`."
+    a = hidden_states.to(self.fc.weight.dtype)
+    if self.input_norm is not None: a = self.input_norm(a)
+    if self.fc_norm is not None: a = torch.cat([n(c) for n, c in zip(self.fc_norm, a.chunk(len(self.fc_norm), -1))], -1)
+    return self.fc(a)
 
 @patch
 def draft_to_verifier(self:Eagle3Speculator,
