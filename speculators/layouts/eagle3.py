@@ -284,12 +284,12 @@ def forward_options(self:Eagle3Layout,
     "`norm_before_residual` as the converted config has it (an option of the conversion, not only of the source config)."
     return {"norm_before_residual": config.norm_before_residual}
 
-# %% ../../nbs/06b_eagle3.ipynb #2b7ffc8e
+# %% ../../nbs/06b_eagle3.ipynb #fd9d04b0
 CONFIG = {"num_attention_heads": ("size", ...), "num_key_value_heads": ("size", None), "head_dim": ("size", None),
           "hidden_size": ("size", None), "target_hidden_size": ("size", None), "hidden_act": ("str", "silu"),
           "rms_norm_eps": ("positive", 1e-6), "rope_theta": ("positive", 10000.0), "rope_scaling": ("dict", None),
           "max_position_embeddings": ("size", 2048), "norm_before_residual": ("bool", False),
-          "norm_before_fc": ("bool", None), "fc_norm": ("bool", None), "norm_output": ("bool", False),
+          "norm_before_fc": ("bool", None), "fc_norm": ("bool", None), "norm_output": ("bool", None),
           "eagle_aux_hidden_state_layer_ids": ("list", None), "eagle_config": ("dict", None)}
 Eagle3Layout.source_config = CONFIG
 
@@ -315,7 +315,7 @@ def eagle31_flags(c:dict, # the source config's fields (`config_fields` of `CONF
                   Ht:int, # the verifier's hidden size
                   shape, # tensor name -> shape, of the source
                  )->dict:
-    "`norm_before_fc`, `fc_norm` and `norm_output` as the weights show them and the config says, refused where the two disagree."
+    "`norm_before_fc`, `fc_norm` and `norm_output` (the format's meanings) as the weights show them and the config says, refused where the two disagree or the format cannot say it."
     want = [f"fc_norm.{i}.weight" for i in range(k)]
     found = {"norm_before_fc": ["input_norm.weight"] if "input_norm.weight" in keys else [],
              "fc_norm": sorted(n for n in keys if re.fullmatch(r"fc_norm\.\d+\.weight", n))}
@@ -332,7 +332,11 @@ def eagle31_flags(c:dict, # the source config's fields (`config_fields` of `CONF
         raise LayoutError(f"fc_norm needs one norm per aux state fc fuses ({k}: {', '.join(want)}); the weights hold {', '.join(found['fc_norm'])}")
     for n, s in [("input_norm.weight", (k * Ht,))] * out["norm_before_fc"] + [(n, (Ht,)) for n in want] * out["fc_norm"]:
         if tuple(shape(n)) != s: raise LayoutError(f"{n} has shape {tuple(shape(n))}, expected {s} (the norm over {'the k concatenated aux states' if n == 'input_norm.weight' else 'one aux state'})")
-    return {**out, "norm_output": bool(c["norm_output"])}
+    if c["norm_output"] is False:  # SpecForge's key (the one EAGLE-3 trainer whose source config has it): logits without the final norm
+        raise LayoutError("config.json says norm_output: false: SpecForge's draft then computes its logits without the final norm (lm_head of the "
+                          "last layer's output); vLLM always applies `norm` before lm_head, and the format's norm_output means something else "
+                          "(which state is fed back), so this draft cannot be expressed")
+    return {**out, "norm_output": False}  # SpecForge feeds the pre-norm state back whatever its norm_output says
 
 def eagle3_shapes(layers:list, # the source's layer prefixes, first layer first
                   H:int, # the draft's hidden size
