@@ -21,7 +21,7 @@ import speculators
 # %% auto #0
 __all__ = ['KEYS', 'OPTIONAL', 'DROPPED', 'EXTRA_NORMS', 'QKV_BIASES', 'EAGLE3_SIGNS', 'EAGLE_VARIANTS', 'CONFIG',
            'eagle_draft_tensors', 'eagle_draft_config', 'make_eagle_draft', 'EagleLayout', 'eagle_variant',
-           'eagle_layer_config', 'eagle_config', 'eagle_source_forward', 'eagle_loss']
+           'eagle_code_rope_theta', 'eagle_layer_config', 'eagle_config', 'eagle_source_forward', 'eagle_loss']
 
 # %% ../../nbs/06_eagle.ipynb #75e744d0
 KEYS = {  # source name -> Speculators `eagle` name
@@ -163,12 +163,20 @@ def eagle_variant(keys, # the source checkpoint's tensor names
     variant = ("EAGLE v1/v2/HASS with fusion bias" if has_bias else "EAGLE v1/v2 without fusion bias") + f" ({cfg_bias})"
     return {"fusion_bias": has_bias, "variant": variant, "notes": notes}
 
-# %% ../../nbs/06_eagle.ipynb #34a840a7
+# %% ../../nbs/06_eagle.ipynb #c82cf9c7
 CONFIG = {"hidden_size": ("size", ...), "intermediate_size": ("size", ...), "num_attention_heads": ("size", ...),
           "num_key_value_heads": ("size", None), "hidden_act": ("str", "silu"), "rms_norm_eps": ("positive", 1e-6),
           "rope_theta": ("positive", 10000.0), "rope_scaling": ("dict", None), "max_position_embeddings": ("size", 2048),
           "vocab_size": ("size", None)}
 EagleLayout.source_config = CONFIG
+
+def eagle_code_rope_theta(theta:float, # the config's `rope_theta`
+                          scaling:dict|None, # the config's `rope_scaling`
+                         )->float:
+    "The RoPE base the EAGLE and HASS authors' draft code rotates with: `theta`, but 10000 under linear or dynamic scaling."
+    # their `_init_rope` (EAGLE cnets1.py / cnets.py / traineagle3/cnets.py, HASS cnets.py / cnets_hass.py, eagle-llm 1.2.1) builds
+    # LlamaLinearScalingRotaryEmbedding / LlamaDynamicNTKScalingRotaryEmbedding without `base=`, whose default is 10000
+    return 10000.0 if (scaling or {}).get("type", (scaling or {}).get("rope_type")) in ("linear", "dynamic") else theta
 
 def eagle_layer_config(ck, # the source draft (a `Checkpoint`)
                        vck, # the verifier (a `Checkpoint`)
@@ -195,8 +203,8 @@ def eagle_layer_config(ck, # the source draft (a `Checkpoint`)
             raise LayoutError(f"rope_scaling {scaling} is not one the EAGLE code accepts (linear or dynamic, keyed by `type`)")
         if scaling.get("type", scaling.get("rope_type")) == "dynamic": max_pos = c["max_position_embeddings"]  # where NTK scaling starts
     return layer_config(vocab_size=V, hidden_size=H, intermediate_size=I, num_attention_heads=nh, num_key_value_heads=nkv,
-                        head_dim=H // nh, hidden_act=c["hidden_act"], rms_norm_eps=c["rms_norm_eps"], rope_theta=c["rope_theta"],
-                        rope_scaling=scaling, max_position_embeddings=max_pos,
+                        head_dim=H // nh, hidden_act=c["hidden_act"], rms_norm_eps=c["rms_norm_eps"],
+                        rope_theta=eagle_code_rope_theta(c["rope_theta"], scaling), rope_scaling=scaling, max_position_embeddings=max_pos,
                         num_hidden_layers=1, bos_token_id=v["bos_token_id"], eos_token_id=v["eos_token_id"], pad_token_id=v["pad_token_id"])
 
 def eagle_config(layer:dict, # `transformer_layer_config` (see `layer_config`)
@@ -209,7 +217,7 @@ def eagle_config(layer:dict, # `transformer_layer_config` (see `layer_config`)
             "transformer_layer_architecture": "LlamaDecoderLayer", "transformer_layer_config": layer,
             "layernorms": layernorms, "fusion_bias": fusion_bias, "speculators_config": spec}
 
-# %% ../../nbs/06_eagle.ipynb #5c7490a2
+# %% ../../nbs/06_eagle.ipynb #f1ddd546
 def _get(sd, k): return sd.get(k) if k in sd else None  # works for dicts and `Checkpoint`s
 
 def eagle_source_forward(sd, # source tensors by their source names
@@ -230,7 +238,7 @@ def eagle_source_forward(sd, # source tensors by their source names
     x = F.linear(torch.cat([e, f], -1), w("fc.weight"), w("fc.bias"))
     B, T = input_ids.shape
     pos = torch.arange(T, device=x.device)[None].expand(B, T)
-    cos, sin = rope_tables(pos, d, cfg.get("rope_theta") or 10000.0, dt, cfg.get("rope_scaling"))
+    cos, sin = rope_tables(pos, d, eagle_code_rope_theta(cfg.get("rope_theta") or 10000.0, cfg.get("rope_scaling")), dt, cfg.get("rope_scaling"))
     p = "layers.0."
     x = x + attention(x, *(w(f"{p}self_attn.{n}_proj.weight") for n in "qkvo"), nh, nkv, d, cos, sin,
                       *(w(f"{p}self_attn.{n}_proj.bias") for n in "qkv"))
@@ -250,7 +258,7 @@ def forward(self:EagleLayout,
     "The EAGLE code's computation (`eagle_source_forward`)."
     return eagle_source_forward(sd, cfg, input_ids, hidden_states, embed, head)
 
-# %% ../../nbs/06_eagle.ipynb #ddf57d69
+# %% ../../nbs/06_eagle.ipynb #17bde6f2
 @patch
 def plan(self:EagleLayout,
          ck, # the source draft (a `Checkpoint`)
@@ -269,6 +277,10 @@ def plan(self:EagleLayout,
     dropped = {k: why for k, why in DROPPED.items() if k in ck}
     dtypes = {ck.dtype(k) for k in tensors.values()}
     if len(dtypes) > 1: raise LayoutError(f"the draft mixes dtypes {sorted(map(str, dtypes))}; the format needs one dtype")
+    theta = ck.config.get("rope_theta")
+    if theta is not None and layer["rope_theta"] != theta:
+        d["notes"].append(f"rope_theta {theta} with {ck.config['rope_scaling']} scaling: the EAGLE code builds its scaled rotary embedding without "
+                          f"the base, so the draft was trained and runs with base 10000; written rope_theta {layer['rope_theta']}")
     return Plan(self.algorithm, d["variant"], tensors, dropped, config, d["notes"])
 
 @patch
