@@ -64,7 +64,7 @@ class Rule:
             out.append(Finding(where, problem, self.vllm, self.fix, self.level))
         return out
 
-# %% ../nbs/10_ready.ipynb #2b0a0188
+# %% ../nbs/10_ready.ipynb #e0eaf054
 class Directory:
     "A Speculators-format directory as the rules read it."
     def __init__(self, cfg:dict, # the parsed config.json
@@ -91,6 +91,7 @@ class Directory:
         for i in range(n):
             s |= layer_shapes(f"layers.{i}", H, tl["intermediate_size"], nh, tl.get("num_key_value_heads") or nh, d, in_width=2 * H if i == 0 else H,
                               norms=("input_layernorm", "post_attention_layernorm") + (("hidden_norm",) if i == 0 else ()))
+        if tl.get("model_type") == "qwen3": s |= {f"layers.{i}.self_attn.{q}_norm.weight": (d,) for i in range(n) for q in "qk"}  # Eagle3Qwen3ForCausalLM
         if cfg.get("norm_before_fc") is True: s["input_norm.weight"] = (k * Ht,)  # EAGLE 3.1, built only when the flag is true
         if cfg.get("fc_norm") is True: s |= {f"fc_norm.{i}.weight": (Ht,) for i in range(k)}
         return s

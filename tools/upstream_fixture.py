@@ -8,7 +8,7 @@ Run with the side venv made by upstream_env.sh (never with the project's venv):
 (-I: our own package is also named `speculators`; a cwd/PYTHONPATH holding it would shadow upstream's. The
 script checks that the imported package lives in the venv and is 0.9.x.)
 
-V is `plain` or flags joined by '+': norm_before_fc, fc_norm, norm_output, norm_before_residual
+V is `plain` or flags joined by '+' (`--qwen3`: Qwen3 decoder layers): norm_before_fc, fc_norm, norm_output, norm_before_residual
 (e.g. `norm_before_fc+norm_output`). Upstream refuses norm_before_fc+fc_norm (its config validator);
 `input_norm` is not a config flag in 0.9 (it is the module norm_before_fc creates), so it is refused here.
 
@@ -42,7 +42,7 @@ if not version("speculators").startswith("0.9."):
 
 from safetensors import safe_open  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
-from transformers import LlamaConfig
+from transformers import LlamaConfig, Qwen3Config
 from transformers.utils import logging as hf_logging
 
 from speculators import (  # noqa: E402
@@ -79,14 +79,14 @@ def parse_variant(v: str) -> dict:
     return {f: f in parts for f in FLAGS}
 
 
-def variant_name(flags: dict, layers: int) -> str:
+def variant_name(flags: dict, layers: int, qwen3: bool = False) -> str:
     on = [f for f in FLAGS if flags[f]]
     name = "+".join(on) if on else "plain"
-    return name if layers == 1 else f"{name}-{layers}layers"
+    return (name if layers == 1 else f"{name}-{layers}layers") + ("-qwen3" if qwen3 else "")
 
 
-def build_config(flags: dict, layers: int) -> Eagle3SpeculatorConfig:
-    tl = LlamaConfig(
+def build_config(flags: dict, layers: int, qwen3: bool = False) -> Eagle3SpeculatorConfig:
+    tl = (Qwen3Config if qwen3 else LlamaConfig)(  # Qwen3 layers: q_norm/k_norm per head
         hidden_size=H,
         num_attention_heads=HEADS,
         num_key_value_heads=KV_HEADS,
@@ -96,6 +96,7 @@ def build_config(flags: dict, layers: int) -> Eagle3SpeculatorConfig:
         num_hidden_layers=layers,
         max_position_embeddings=2048,
         tie_word_embeddings=False,
+        head_dim=H // HEADS,
     )
     return Eagle3SpeculatorConfig(  # raises ValueError for norm_before_fc+fc_norm (its validator)
         transformer_layer_config=tl,
@@ -174,11 +175,11 @@ def run_rows(model, hidden, input_ids, position_ids, steps=TTT_STEPS, pad=True):
     return logits, norm0
 
 
-def make_one(out_dir: Path, flags: dict, layers: int, seed: int) -> dict:
+def make_one(out_dir: Path, flags: dict, layers: int, seed: int, qwen3: bool = False) -> dict:
     t0 = time.time()
-    name = variant_name(flags, layers)
+    name = variant_name(flags, layers, qwen3)
     gen = torch.Generator().manual_seed(seed)
-    config = build_config(flags, layers)
+    config = build_config(flags, layers, qwen3)
     model = Eagle3DraftModel(config).eval()
     seed_weights(model, gen)
     d2t, t2d = vocab_maps(gen)
@@ -216,7 +217,7 @@ def make_one(out_dir: Path, flags: dict, layers: int, seed: int) -> dict:
         diff = pk[k][0, : B * T].reshape(B, T, -1)[:, : T - k] - logits[k][:, : T - k]
         checks[f"packed_vs_rows_step{k}_maxabs"] = diff.abs().max().item()
     # cross-check 4: the same weights under attn_implementation="eager" (dense float mask), unpadded
-    config_e = build_config(flags, layers)
+    config_e = build_config(flags, layers, qwen3)
     config_e.transformer_layer_config._attn_implementation = "eager"  # noqa: SLF001 (a config value it reads)
     model_e = Eagle3DraftModel(config_e).eval()
     model_e.load_state_dict(model.state_dict())
@@ -231,7 +232,7 @@ def make_one(out_dir: Path, flags: dict, layers: int, seed: int) -> dict:
     effects = {}
     for f in FLAGS:
         if flags[f]:
-            model_off = Eagle3DraftModel(build_config({**flags, f: False}, layers)).eval()
+            model_off = Eagle3DraftModel(build_config({**flags, f: False}, layers, qwen3)).eval()
             missing, _ = model_off.load_state_dict(model.state_dict(), strict=False)
             assert not missing, missing
             lg, _ = run_rows(model_off, hidden, input_ids, position_ids)
@@ -287,14 +288,16 @@ def make_one(out_dir: Path, flags: dict, layers: int, seed: int) -> dict:
 
 
 def matrix():
-    """Every combination upstream allows with 1 layer, then two 2-layer drafts."""
+    """Every combination upstream allows with 1 layer, then two 2-layer drafts, then two with Qwen3 layers."""
     out = []
     for nbf, fcn, no, nbr in itertools.product([False, True], repeat=4):
         if nbf and fcn:
             continue  # forbidden by Eagle3SpeculatorConfig._check_norm_flags
-        out.append((dict(zip(FLAGS, (nbf, fcn, no, nbr))), 1))
-    out.append((dict.fromkeys(FLAGS, False), 2))
-    out.append(({"norm_before_fc": True, "fc_norm": False, "norm_output": True, "norm_before_residual": True}, 2))
+        out.append((dict(zip(FLAGS, (nbf, fcn, no, nbr))), 1, False))
+    out.append((dict.fromkeys(FLAGS, False), 2, False))
+    out.append(({"norm_before_fc": True, "fc_norm": False, "norm_output": True, "norm_before_residual": True}, 2, False))
+    out.append((dict.fromkeys(FLAGS, False), 1, True))
+    out.append(({"norm_before_fc": False, "fc_norm": True, "norm_output": True, "norm_before_residual": False}, 2, True))
     return out
 
 
@@ -304,6 +307,7 @@ def main():
     ap.add_argument("--variant", required=True)
     ap.add_argument("--layers", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--qwen3", action="store_true", help="Qwen3 decoder layers (q_norm/k_norm) instead of Llama's")
     a = ap.parse_args()
     torch.set_num_threads(1)
     hf_logging.disable_progress_bar()  # save_pretrained's "Writing model shards" bar
@@ -311,17 +315,17 @@ def main():
     if a.variant != "all":
         flags = parse_variant(a.variant)
         try:
-            build_config(flags, a.layers)
+            build_config(flags, a.layers, a.qwen3)
         except ValueError as e:  # its config validator (pydantic ValidationError)
             msg = e.errors()[0]["msg"] if hasattr(e, "errors") else str(e)
             raise SystemExit(f"{a.variant}: refused by speculators {version('speculators')}: {msg}") from None
-        make_one(a.out_dir, flags, a.layers, a.seed)
+        make_one(a.out_dir, flags, a.layers, a.seed, a.qwen3)
         return
     t0 = time.time()
     index = {}
-    for flags, layers in matrix():
-        name = variant_name(flags, layers)
-        index[name] = make_one(a.out_dir / name, flags, layers, a.seed)
+    for flags, layers, qwen3 in matrix():
+        name = variant_name(flags, layers, qwen3)
+        index[name] = make_one(a.out_dir / name, flags, layers, a.seed, qwen3)
     try:
         build_config({"norm_before_fc": True, "fc_norm": True, "norm_output": False,
                       "norm_before_residual": False}, 1)

@@ -357,7 +357,8 @@ def _main(a, rep) -> int:
         if not isinstance(aux, list):
             aux = list(target.get_eagle3_default_aux_hidden_state_layers())
             conf["aux_layers_verifier_default_used"] = aux
-        k = getattr(draft.model, "num_aux_hidden_states", None)
+        # the number of aux states vLLM built fc for (Eagle3LlamaForCausalLM: num_aux_hidden_states; Eagle3Qwen3ForCausalLM: num_aux_layers)
+        k = getattr(draft.model, "num_aux_hidden_states", None) or getattr(draft.model, "num_aux_layers", None)
         conf["aux_states_emitted_vs_fc_expects"] = [len(aux), k]
         if k is not None and len(aux) != k:
             problems.append(f"the verifier will emit {len(aux)} aux hidden states {aux} but vLLM built fc for {k} "
@@ -434,7 +435,6 @@ def _main(a, rep) -> int:
         fn = ld["functional"] = {}
         with torch.no_grad():
             try:
-                k = draft.model.num_aux_hidden_states
                 Ht = getattr(hf, "target_hidden_size", None) or hf.hidden_size
                 x = draft.combine_hidden_states(torch.randn(3, k * Ht, dtype=vc.model_config.dtype))
                 fn["combine_hidden_states"] = {"fc_input": k * Ht, "out_shape": list(x.shape), "finite": bool(torch.isfinite(x).all())}

@@ -24,7 +24,7 @@ __all__ = ['layer_config_dict', 'EagleSpeculatorConfig', 'EagleSpeculator', 'cau
 _LAYER_KEYS = ("model_type", "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
                "num_key_value_heads", "head_dim", "hidden_act", "max_position_embeddings", "rms_norm_eps", "rope_parameters",
                "attention_bias", "attention_dropout", "mlp_bias", "tie_word_embeddings", "bos_token_id", "eos_token_id", "pad_token_id",
-               "num_aux_hidden_states")
+               "num_aux_hidden_states", "layer_types", "use_sliding_window", "sliding_window", "max_window_layers")  # the last four: Qwen3 layers
 
 def layer_config_dict(c:LlamaConfig, # the draft's decoder-layer config
                      )->dict:
@@ -36,10 +36,11 @@ def layer_config_dict(c:LlamaConfig, # the draft's decoder-layer config
     return d
 
 def _layer_config(c):
-    if isinstance(c, LlamaConfig): return c
+    from transformers import PretrainedConfig, Qwen3Config
+    if isinstance(c, PretrainedConfig): return c
     c = dict(c or {})
     if "rope_parameters" in c: c.pop("rope_theta", None); c.pop("rope_scaling", None)
-    return LlamaConfig(**c)
+    return Qwen3Config(**c) if c.get("model_type") == "qwen3" else LlamaConfig(**c)  # vLLM: qwen3 -> Eagle3Qwen3ForCausalLM, else Llama
 
 # %% ../../nbs/03_models_eagle.ipynb #28884d3e
 class EagleSpeculatorConfig(PretrainedConfig):

@@ -18,7 +18,7 @@ from ..checkpoint import verifier_embeddings
 from .eagle import _layer_config, causal_mask, layer_config_dict, strict_from_pretrained
 
 # %% auto #0
-__all__ = ['Eagle3SpeculatorConfig', 'Eagle3FirstLayer', 'Eagle3Speculator']
+__all__ = ['Eagle3SpeculatorConfig', 'decoder_classes', 'Eagle3FirstLayer', 'Eagle3Speculator']
 
 # %% ../../nbs/03b_models_eagle3.ipynb #2d2e9d21
 class Eagle3SpeculatorConfig(PretrainedConfig):
@@ -69,6 +69,15 @@ class Eagle3SpeculatorConfig(PretrainedConfig):
         "The width of the verifier states the draft reads: `num_aux_hidden_states` x the verifier's hidden size."
         return self.num_aux_hidden_states * (self.target_hidden_size or self.transformer_layer_config.hidden_size)
 
+# %% ../../nbs/03b_models_eagle3.ipynb #29e31bd3
+def decoder_classes(tl, # the decoder-layer config (`LlamaConfig` or `Qwen3Config`)
+                   )->tuple:
+    "`(attention, mlp, rms_norm, decoder_layer, rotary)` classes of `tl`'s model type: Qwen3's for `qwen3`, else Llama's."
+    if getattr(tl, "model_type", "llama") == "qwen3":
+        from transformers.models.qwen3 import modeling_qwen3 as q
+        return q.Qwen3Attention, q.Qwen3MLP, q.Qwen3RMSNorm, q.Qwen3DecoderLayer, q.Qwen3RotaryEmbedding
+    return LlamaAttention, LlamaMLP, LlamaRMSNorm, LlamaDecoderLayer, LlamaRotaryEmbedding
+
 # %% ../../nbs/03b_models_eagle3.ipynb #06f6c12a
 class Eagle3FirstLayer(nn.Module):
     "The EAGLE-3 decoder layer: attention over [input_layernorm(embeddings), hidden_norm(fused hidden)], width 2H."
@@ -77,13 +86,14 @@ class Eagle3FirstLayer(nn.Module):
                  norm_before_residual:bool=False): # put hidden_norm(x) on the residual path
         super().__init__()
         H, eps = tl.hidden_size, tl.rms_norm_eps
+        Attention, MLP, RMSNorm, _, _ = decoder_classes(tl)
         self.norm_before_residual = norm_before_residual
-        self.self_attn = LlamaAttention(tl, layer_idx=0)
+        self.self_attn = Attention(tl, layer_idx=0)
         for n in ("q_proj", "k_proj", "v_proj"):
             old = getattr(self.self_attn, n)
             setattr(self.self_attn, n, nn.Linear(2 * H, old.out_features, bias=old.bias is not None))
-        self.mlp = LlamaMLP(tl)
-        self.input_layernorm, self.hidden_norm, self.post_attention_layernorm = (LlamaRMSNorm(H, eps=eps) for _ in range(3))
+        self.mlp = MLP(tl)
+        self.input_layernorm, self.hidden_norm, self.post_attention_layernorm = (RMSNorm(H, eps=eps) for _ in range(3))
 
     def forward(self,
                 embeds, # (B, T, H) token embeddings
@@ -115,11 +125,12 @@ class Eagle3Speculator(PreTrainedModel):
         self.input_norm = LlamaRMSNorm(k * Ht, eps=tl.rms_norm_eps) if config.norm_before_fc else None
         self.fc_norm = nn.ModuleList([LlamaRMSNorm(Ht, eps=tl.rms_norm_eps) for _ in range(k)]) if config.fc_norm else None
         self.fc = nn.Linear(k * Ht, H, bias=False)
+        _, _, RMSNorm, DecoderLayer, Rotary = decoder_classes(tl)
         self.layers = nn.ModuleList([Eagle3FirstLayer(tl, config.norm_before_residual)]
-                                    + [LlamaDecoderLayer(tl, layer_idx=i) for i in range(1, tl.num_hidden_layers)])
-        self.norm = LlamaRMSNorm(H, eps=tl.rms_norm_eps)
+                                    + [DecoderLayer(tl, layer_idx=i) for i in range(1, tl.num_hidden_layers)])
+        self.norm = RMSNorm(H, eps=tl.rms_norm_eps)
         self.lm_head = nn.Linear(H, Vd, bias=False)
-        self.rotary_emb = LlamaRotaryEmbedding(tl)
+        self.rotary_emb = Rotary(tl)
         if Vd < V:
             self.register_buffer("d2t", torch.zeros(Vd, dtype=torch.long))
             self.register_buffer("t2d", torch.zeros(V, dtype=torch.bool))
