@@ -38,7 +38,7 @@ def verifier_states(verifier, # a `transformers` causal LM
     return {"logits": out.logits.float(), "last": hs[-1],  # layers on several GPUs leave their states there: gathered on the last's
             "aux": torch.cat([hs[i].to(hs[-1].device) for i in aux_ids], -1) if aux_ids else None}
 
-# %% ../nbs/09b_chain.ipynb #baafae00
+# %% ../nbs/09b_chain.ipynb #ba118b50
 def draft_aux_ids(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculator`)
                  )->list|None:
     "The verifier layers an EAGLE-3 draft reads (`output_hidden_states` indices), None for an EAGLE draft (it reads the last state)."
@@ -62,7 +62,7 @@ def draft_chain(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculato
                 states:torch.Tensor, # (B, L, ·) the verifier's states at the same positions (aux states for EAGLE-3, last for EAGLE)
                 lengths, # (B,) each row's context length: positions 0..lengths-1 are its context
                 k:int, # tokens to draft
-                feed:str="prenorm", # hidden state fed back after step 1: "prenorm" (as vLLM), or "postnorm" (a seeded bug)
+                feed:str="prenorm", # hidden state fed back after step 1: "prenorm", the draft's own (as vLLM: pre-norm unless `norm_output`), or "postnorm" (a seeded bug)
                 feed_ids=None, # draft ids -> the verifier ids fed back (default: the draft's `d2t` map; another seeds a bug)
                 temperature:float=0.0, # 0: the argmax at each step; above: a sample of softmax(logits / temperature)
                 generator:torch.Generator|None=None, # the random numbers of the samples
@@ -78,7 +78,7 @@ def draft_chain(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculato
     lengths = torch.as_tensor(lengths, device=p.device).long()
     L = int(lengths.max()) + k - 1
     ctx = states[:, :L].to(p.device, p.dtype)
-    ctx = draft.fc(ctx) if e3 else ctx  # the verifier's part, fused once; what is fed back is not fused again
+    ctx = draft.fuse(ctx) if e3 else ctx  # the verifier's part, fused once (with any EAGLE 3.1 norms); what is fed back is not fused again
     tok = torch.zeros(B, L, dtype=torch.long, device=p.device)
     hid = torch.zeros(B, L, ctx.shape[-1], dtype=p.dtype, device=p.device)
     tok[:, :min(L, tokens.shape[1])], hid[:, :ctx.shape[1]] = tokens[:, :L].to(p.device), ctx
