@@ -211,7 +211,7 @@ forms:
   speculators convert MODEL [--algorithm {{{','.join(algos)}}}] --verifier VERIFIER [--output-path converted]
                       [--validate-device cpu] [--algorithm-kwargs JSON] [--no-validate] [--overwrite]
   {_LEGACY}
-  speculators validate CONVERTED --source MODEL --verifier VERIFIER [--device cpu] [--no-agreement] [--min-acceptance TAU]
+  speculators validate CONVERTED [--source MODEL] --verifier VERIFIER [--device cpu] [--no-agreement] [--min-acceptance TAU]
   speculators demo [--output-path DIR]
 """
 
@@ -223,17 +223,18 @@ def validate_options(algorithm_kwargs:str="{}", # layout options the source need
 def validate_parser()->argparse.ArgumentParser:
     "The parser of `speculators validate`, from the docments of `validate_conversion`."
     p = argparse.ArgumentParser(prog="speculators validate", description="Check a converted directory against its source and verifier: "
-                                "tensors, config, equivalence of the logits, agreement with the verifier, vLLM readiness. Exit 0 when equivalent.")
+                                "tensors, config, equivalence of the logits, agreement with the verifier, vLLM readiness. Exit 0 when equivalent. "
+                                "Without --source (a draft trained in the format has no other): it loads strictly, runs on the verifier, and vLLM reads it right.")
     spec = load_spec()["validate_conversion"]
     parser_from(p, spec, ["converted", "source", "verifier", "device", "agreement", "min_acceptance", "prompts", "verifier_max_memory"], positional=("converted",),
-                options={"converted": dict(metavar="CONVERTED"), "source": dict(help=spec["source"]["doc"] + " (required)"),
+                options={"converted": dict(metavar="CONVERTED"), "source": dict(metavar="MODEL"),
                          "verifier": dict(help=spec["verifier"]["doc"] + " (required)"),
                          "agreement": dict(pair=True, help=spec["agreement"]["doc"] + " (default: on)"), "min_acceptance": dict(metavar="TAU"),
                          "prompts": dict(metavar="FILE", help=PROMPTS_HELP)})
     return parser_from(p, validate_options, ["algorithm_kwargs", "json", "debug"], options={"algorithm_kwargs": dict(metavar="JSON", show_default=False)})
 
 def _validate(args:list):
-    a = parse_args(validate_parser(), args, ("--source", "--verifier"))
+    a = parse_args(validate_parser(), args, ("--verifier",))
     from speculators.validate import validate_conversion
     setup_logging(logging.DEBUG if a.debug else logging.INFO)
     try: kw = json.loads(a.algorithm_kwargs)
@@ -244,8 +245,12 @@ def _validate(args:list):
         raise
     if a.json: print(json.dumps(r, indent=1, default=str)); return None, a.debug
     from speculators.validate import summary_lines
-    log.info("\n".join([f"Checked {a.converted} against {a.source}"] + summary_lines(r)))
-    return f"ok: {a.converted} is equivalent to {a.source} (max |Δlogit| = {r['equivalence']['max_abs_logit_diff']:g})", a.debug
+    from speculators.ready import TYPES, VLLM_VERSION
+    served = r["algorithm"] in TYPES
+    log.info("\n".join([f"Checked {a.converted} against {a.source}" if a.source else f"Checked {a.converted} as it is (no source)"] + summary_lines(r, served)))
+    if a.source: return f"ok: {a.converted} is equivalent to {a.source} (max |Δlogit| = {r['equivalence']['max_abs_logit_diff']:g})", a.debug
+    return (f"ok: {a.converted} loads strictly, runs on the verifier" + (f" and vLLM {VLLM_VERSION} reads it right" if served else "")
+            + " (no source given: not checked against one)"), a.debug
 
 def _run(cmd:str, args:list):
     if cmd == "validate": return _validate(args)

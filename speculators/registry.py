@@ -60,7 +60,7 @@ class Registry:
 LAYOUTS = Registry(eagle.EagleLayout(), eagle3.Eagle3Layout(), modelopt.ModelOptLayout(), medusa.MedusaLayout(),
                    angelslim.AngelSlimLayout())
 
-# %% ../nbs/07_registry.ipynb #b35abd4b
+# %% ../nbs/07_registry.ipynb #4551e2a0
 def not_a_draft(ck, # the checkpoint given as the source
                ):
     "Refuse, naming what it is, a source that is no draft: a full model (the verifier?), or a directory already in the Speculators format."
@@ -72,9 +72,8 @@ def not_a_draft(ck, # the checkpoint given as the source
         by = ck.config.get("speculators_version")
         raise LayoutError(f"{ck.source} is already in the Speculators format (speculators_model_type: {t}"
                           + (f", written by speculators {by}" if by else "") + "): there is nothing to convert; "
-                          f"check a conversion of it with `speculators validate {ck.source} --source ORIGINAL --verifier VERIFIER`, or, "
-                          "for a draft trained in this format (it has no other source), load it with the model class's from_pretrained "
-                          "and list what vLLM would misread with speculators.ready.readiness(DIR, verifier_config)")
+                          f"check it with `speculators validate {ck.source} --verifier VERIFIER` (it loads, runs, and vLLM reads it right), "
+                          "and add --source ORIGINAL for a conversion of another checkpoint (equivalence with it)")
 
 @patch
 def detect(self:Registry, ck, # the source checkpoint

@@ -21,11 +21,12 @@ from .prompts import encode_prompts, prompt_labels, read_prompts
 
 # %% auto #0
 __all__ = ['AGREEMENT_MAX_BYTES', 'BUILTIN_PROMPTS', 'CHAIN_NEW_TOKENS', 'LAYER_FIELDS', 'REPORT_VERSION', 'REPORT_FIELDS',
-           'parse_device', 'equivalence', 'verifier_bytes', 'parse_max_memory', 'load_verifier', 'prompt_ids', 'cut',
-           'prompt_set', 'predictions', 'acceptance_lengths', 'agreement', 'measure_agreement', 'agreement_text',
-           'machine_speed', 'agreement_seconds', 'human_seconds', 'skip_agreement', 'check_min_acceptance',
-           'fused_inputs', 'describe_difference', 'compare_tensors', 'config_differences', 'vllm_readiness',
-           'validate_dir', 'summary_lines', 'validate_conversion']
+           'parse_device', 'run_draft', 'equivalence', 'verifier_bytes', 'parse_max_memory', 'load_verifier',
+           'release_offload', 'prompt_ids', 'cut', 'prompt_set', 'predictions', 'acceptance_lengths', 'agreement',
+           'measure_agreement', 'agreement_text', 'machine_speed', 'agreement_seconds', 'human_seconds',
+           'skip_agreement', 'check_min_acceptance', 'fused_inputs', 'describe_difference', 'compare_tensors',
+           'config_differences', 'vllm_readiness', 'validate_dir', 'summary_lines', 'validate_trained',
+           'validate_conversion']
 
 # %% ../nbs/09_validate.ipynb #1a1a74c5
 def parse_device(device, # a device name: cpu, cuda, cuda:N or mps (or a `torch.device`)
@@ -47,20 +48,19 @@ def _tolerance(device:torch.device, dtype, ref:torch.Tensor)->float:
     if device.type == "cpu": return 0.0
     return 4 * torch.finfo(dtype).eps * max(1.0, ref.abs().max().item())
 
-# %% ../nbs/09_validate.ipynb #ae44627c
-def equivalence(layout:Layout, # the source's layout
-                path, # the written directory
-                ck:Checkpoint, # the source
-                vck:Checkpoint, # the verifier
-                device="cpu", # where to run both forwards
-               )->dict:
-    "Load the written directory, run it, and compare its logits with the layout's reference forward of the source; raise `ValidationError` on any failure."
+# %% ../nbs/09_validate.ipynb #48db3a0a
+def run_draft(layout:Layout, # the layout whose model class loads `path`
+              path, # the directory
+              verifier, # what `attach_verifier` takes: the verifier's `(embed, head)`, or its `Checkpoint`
+              device="cpu", # where to run
+             )->tuple:
+    "`(model, inputs, logits)`: `path` loaded strictly by the layout's model class, given the verifier, run on the layout's sample inputs; `ValidationError` when it does not load or run, or its logits have the wrong shape or are not finite."
     dev = parse_device(device)
     try: model = layout.model_class.from_pretrained(path, verifier=False).to(dev)
     except ValidationError: raise
     except Exception as e: raise ValidationError(f"the written model does not load: {e}") from e
     log.debug("Model loaded successfully")
-    model.attach_verifier(layout.verifier_tensors(ck, vck))
+    model.attach_verifier(verifier)
     inputs = layout.sample_inputs(model.config, dev)
     try:
         with torch.no_grad(): logits = model(**inputs).logits
@@ -70,6 +70,18 @@ def equivalence(layout:Layout, # the source's layout
     if tuple(logits.shape) != (B, T, V): raise ValidationError(f"logits have shape {tuple(logits.shape)}, expected {(B, T, V)}")
     if not torch.isfinite(logits).all(): raise ValidationError("the forward pass produced NaN/Inf logits")
     log.debug("Forward pass successful")
+    return model, inputs, logits
+
+def equivalence(layout:Layout, # the source's layout
+                path, # the written directory
+                ck:Checkpoint, # the source
+                vck:Checkpoint, # the verifier
+                device="cpu", # where to run both forwards
+               )->dict:
+    "Load the written directory, run it, and compare its logits with the layout's reference forward of the source; raise `ValidationError` on any failure."
+    dev = parse_device(device)
+    model, inputs, logits = run_draft(layout, path, layout.verifier_tensors(ck, vck), dev)
+    B, T = inputs["input_ids"].shape
     try:
         with torch.no_grad(): ref = layout.reference(ck, model.config, inputs, model.verifier_embed, model.verifier_head)
     except Exception as e: raise ValidationError(f"the source layout's reference forward fails: {type(e).__name__}: {e}") from e
@@ -138,8 +150,14 @@ def load_verifier(vck, # the verifier: a `Checkpoint`, or what `Checkpoint` take
     except Exception as e:
         if folder: shutil.rmtree(folder, ignore_errors=True)
         raise ValidationError(f"the verifier {src} does not load as a causal LM for the agreement check: {e}") from e
-    if folder: weakref.finalize(model, shutil.rmtree, folder, True); return model.eval()
+    if folder:  # removed when the model goes, or at once by `release_offload(model)`
+        model._speculators_offload = weakref.finalize(model, shutil.rmtree, folder, True)
+        return model.eval()
     return model.to(device).eval()
+
+def release_offload(model): # a model from `load_verifier`
+    "Remove the disk offload folder of a verifier `load_verifier` placed with a memory budget (a no-op otherwise); the model is unusable after."
+    if f := getattr(model, "_speculators_offload", None): f()
 
 def prompt_ids(vck, # the verifier (a `Checkpoint`), whose tokenizer is used when it has one
                prompts=None, # token ids (B, T), texts and chats, or a file of them (default: `BUILTIN_PROMPTS`)
@@ -232,7 +250,7 @@ def agreement(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculator`
             "verifier_mass_in_draft_vocab": mass.mean().item(), "acceptance_length": acceptance_lengths(agree, k_max),
             "estimate": "teacher-forced (each draft step fed the verifier's state)"}
 
-# %% ../nbs/09_validate.ipynb #b4822d78
+# %% ../nbs/09_validate.ipynb #0133c860
 CHAIN_NEW_TOKENS = 16  # tokens each prompt is continued by for chain acceptance in validation
 
 def measure_agreement(layout:Layout, # the source's layout (its model class loads `path`)
@@ -251,9 +269,11 @@ def measure_agreement(layout:Layout, # the source's layout (its model class load
     r = {**agreement(model, ver, ids), "prompt_set": what, **({"prompt_names": names} if names else {})}
     ch = chain_acceptance(model, ver, ids, new_tokens=CHAIN_NEW_TOKENS)
     r["chain"] = {k: v for k, v in ch.items() if k != "accepted"}
+    placement = sorted({str(d) for d in ver.hf_device_map.values()}) if getattr(ver, "hf_device_map", None) else [str(device)]
+    release_offload(ver)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
     r.update(seconds=round(time.perf_counter() - t0, 2), peak_rss_bytes=peak,
-             verifier_placement=sorted({str(d) for d in ver.hf_device_map.values()}) if getattr(ver, "hf_device_map", None) else [str(device)])
+             verifier_placement=placement)
     log.debug(f"Agreement with the verifier: {agreement_text(r)}")
     return r
 
@@ -395,7 +415,7 @@ def vllm_readiness(path, # the written directory
     for f in F: log.warning(f"vLLM readiness ({f.level}, not enforced: --no-vllm-check): {f}")
     return F
 
-# %% ../nbs/09_validate.ipynb #1c7b0566
+# %% ../nbs/09_validate.ipynb #66c7dc1a
 REPORT_VERSION = 1
 
 REPORT_FIELDS = {  # field -> meaning; the schema of `validation.json`
@@ -403,13 +423,15 @@ REPORT_FIELDS = {  # field -> meaning; the schema of `validation.json`
     "speculators_version": "the version of speculators that wrote the report",
     "kind": "`conversion` (written by `convert` into its output) or `validation` (`speculators validate` on a directory made earlier or elsewhere)",
     "converted": "the converted directory",
-    "source": "the source draft, as given",
+    "source": "the source draft, as given (null: validated without one, a directory trained in the format)",
     "verifier": "the verifier, as given",
-    "layout": "the source layout (its registry name)",
+    "layout": "the source layout (its registry name; without a source, the one that defines the algorithm, whose model class loads it)",
     "algorithm": "the `speculators_model_type` of the converted directory",
     "source_variant": "what was detected in the source, in words",
     "equivalence": "the converted draft's logits against the layout's forward of the source on the same inputs: `device`, `dtype`, "
                    "`max_abs_logit_diff`, `tolerance` (0 on CPU), `batch`, `tokens`; or `error`, when it does not load, run or agree",
+    "equivalence_not_measured": "why there is no `equivalence` (no source to compare with); absent when there is",
+    "runs": "without a source: the directory loaded strictly and run on the verifier's embedding and head: `device`, `dtype`, `batch`, `tokens`, `tensors` (how many it holds); or `error`",
     "agreement": "agreement with the verifier on a prompt set: `top1`, `top1_by_position`, `kl`, `verifier_mass_in_draft_vocab`, "
                  "`acceptance_length` (τ for k = 1..5, teacher-forced: `estimate`), `prompts`, `tokens`, `prompt_set` (what they were), `prompt_names` (each prompt's start, when they were texts), `seconds`, `peak_rss_bytes` (the process's, so far), "
                  "`verifier_placement` (the devices the verifier was on, `disk` when accelerate offloaded some of it), and `chain`: "
@@ -479,14 +501,19 @@ def validate_dir(path, # the directory to check: a conversion's staging director
     check_min_acceptance(report.get("agreement"), min_acceptance)
     return report
 
-# %% ../nbs/09_validate.ipynb #aa226a59
+# %% ../nbs/09_validate.ipynb #81837667
 def summary_lines(report:dict, # a report of `validate_dir`
                   served:bool=True, # whether vLLM serves the directory's type (else its readiness is not summed up)
                  )->list:
     "The report, as the lines of a conversion's summary."
-    eq = report["equivalence"]
-    out = [f"  validated  max |Δlogit| = {eq['max_abs_logit_diff']:g} against the layout's reference forward of the source "
-           f"({eq['batch']} sequences x {eq['tokens']} tokens on {eq['device']}, {eq['dtype'].replace('torch.', '')})"]
+    if eq := report.get("equivalence"):
+        out = [f"  validated  max |Δlogit| = {eq['max_abs_logit_diff']:g} against the layout's reference forward of the source "
+               f"({eq['batch']} sequences x {eq['tokens']} tokens on {eq['device']}, {eq['dtype'].replace('torch.', '')})"]
+    else:
+        ru = report["runs"]
+        out = [f"  loaded     {ru['tensors']} tensors, strictly; runs on the verifier's embedding and head ({ru['batch']} sequences x "
+               f"{ru['tokens']} tokens on {ru['device']}, {ru['dtype'].replace('torch.', '')})",
+               f"  source     {report['equivalence_not_measured']}"]
     if a := report.get("agreement"): out.append(f"  agreement  {agreement_text(a)}")
     elif why := report.get("agreement_not_measured"): out.append(f"  agreement  not measured: {why}")
     if served:
@@ -494,7 +521,7 @@ def summary_lines(report:dict, # a report of `validate_dir`
         out.append(f"  vLLM       ready for vLLM {VLLM_VERSION}" + "".join(f"\n  warning    {f['where']}: {f['problem']}; vLLM {f['vllm']}. Fix: {f['fix']}" for f in F))
     return out
 
-# %% ../nbs/09_validate.ipynb #dfb7c522
+# %% ../nbs/09_validate.ipynb #68b774b9
 def _plan(layout, ck, vck, converted_cfg, kwargs):
     try: return layout.plan(ck, vck, "", **kwargs)
     except SpeculatorsError:
@@ -502,9 +529,48 @@ def _plan(layout, ck, vck, converted_cfg, kwargs):
         if not extra: raise
         return layout.plan(ck, vck, "", **{**kwargs, **extra})
 
+def validate_trained(cdir, # a local directory in the Speculators format that has no other source (a draft trained in the format)
+                     vck:Checkpoint, # the verifier
+                     device="cpu", # where to run the forwards
+                     agreement:bool=True, # measure agreement with the verifier
+                     min_acceptance:float|None=None, # fail when τ (k=3) is below this
+                     prompts=None, # token ids (B, T), texts and chats, or a file of them; default: built in
+                     verifier_max_memory:str|None=None, # the verifier's memory budget per device for agreement (`load_verifier`)
+                    )->dict:
+    "Check a directory with no source to compare with: it loads strictly and runs on the verifier's embedding and head, vLLM reads it right (its errors fail), and it agrees with the verifier; the report, or `ValidationError` (with `.report`)."
+    dev, cdir = parse_device(device), Path(cdir)
+    cfg = Checkpoint(cdir).config
+    layout = LAYOUTS.base(cfg.get("speculators_model_type"))
+    report = {"report_version": REPORT_VERSION, "speculators_version": speculators.__version__, "kind": "validation", "converted": str(cdir),
+              "source": None, "verifier": vck.source.spec, "layout": layout.name, "algorithm": layout.algorithm,
+              "equivalence_not_measured": "none given (--source): checked as it is, not against what it was converted from"}
+    problems = []
+    try:
+        _, inputs, logits = run_draft(layout, cdir, vck, dev)
+        B, T = inputs["input_ids"].shape
+        report["runs"] = {"device": str(dev), "dtype": str(logits.dtype), "batch": B, "tokens": T, "tensors": len(Checkpoint(cdir).keys())}
+    except ValidationError as e:
+        report["runs"] = {"error": str(e)}
+        problems.append(str(e))
+    F = readiness(cdir, vck.config) if served_by_vllm(cfg) else []
+    report["vllm"] = [vars(f) for f in F]
+    if errors := [f for f in F if f.level == "error"]:
+        problems.append(f"vLLM {VLLM_VERSION} would misread it ({len(errors)} finding(s)): " + "; ".join(map(str, errors)))
+    if "error" in report["runs"]: report["agreement_not_measured"] = "the draft does not load or run"
+    elif problems: report["agreement_not_measured"] = f"vLLM {VLLM_VERSION} would misread the draft (see vllm): fix that first"
+    elif not agreement: report["agreement_not_measured"] = "not asked for (--no-agreement)"
+    else: report["agreement"] = measure_agreement(layout, cdir, vck, dev, prompts, verifier_max_memory)
+    report["ok"] = not problems
+    if problems:
+        err = ValidationError(f"{cdir}: " + "; ".join(p.removeprefix(f"{cdir}: ") for p in problems))
+        err.report = report
+        raise err
+    check_min_acceptance(report.get("agreement"), min_acceptance)
+    return report
+
 def validate_conversion(converted, # the converted directory (local)
-                        source, # the source draft: local path, Hugging Face id or URL
-                        verifier, # the verifier: local path, Hugging Face id or URL
+                        source=None, # the source draft: local path, Hugging Face id or URL; None: the directory is checked as it is (a draft trained in the format has no other source)
+                        verifier=None, # the verifier: local path, Hugging Face id or URL (required)
                         device:str="cpu", # device for the forward passes
                         agreement:bool=True, # also measure agreement with the verifier (loads the whole verifier)
                         min_acceptance:float|None=None, # fail when τ for k=3 is below this
@@ -512,18 +578,23 @@ def validate_conversion(converted, # the converted directory (local)
                         verifier_max_memory:str|None=None, # the verifier's memory budget per device for agreement, DEVICE=SIZE pairs (`cpu=20GiB,0=70GiB`): accelerate places it, what does not fit is read from disk
                         **kwargs # layout options the source needs to be planned (e.g. `aux_ids_convention`)
                        )->dict:
-    "Check a converted directory against its source and verifier: tensors, config, equivalence, agreement, vLLM readiness; raises `ValidationError`."
+    "Check a converted directory against its source and verifier: tensors, config, equivalence, agreement, vLLM readiness; without a source, `validate_trained`; raises `ValidationError`."
     parse_device(device)
     cdir = Path(converted)
     if not cdir.is_dir(): raise SourceError(f"{cdir}: no such local directory (CONVERTED is the directory a conversion wrote)")
-    cck, ck, vck = Checkpoint(cdir), Checkpoint(source), Checkpoint(verifier)
+    if verifier is None: raise UsageError("the verifier is required: speculators validate CONVERTED [--source MODEL] --verifier VERIFIER")
+    cck, vck = Checkpoint(cdir), Checkpoint(verifier)
+    ck = Checkpoint(source) if source is not None else None
     algo = cck.config.get("speculators_model_type")
     if algo not in LAYOUTS.algorithms:
-        if ck.config.get("speculators_model_type") in LAYOUTS.algorithms:
+        if ck is not None and ck.config.get("speculators_model_type") in LAYOUTS.algorithms:
             raise UsageError(f"the arguments look swapped: {source} is a converted directory and {cdir} is not; "
                              f"speculators validate CONVERTED --source MODEL --verifier VERIFIER")
         raise UsageError(f"{cdir}: speculators_model_type {algo!r} is not one this tool writes ({', '.join(LAYOUTS.algorithms)}): "
                          "is it a converted directory?")
+    if ck is None:
+        if kwargs: raise UsageError(f"--algorithm-kwargs {json.dumps(kwargs)}: layout options plan a source, and none was given (--source)")
+        return validate_trained(cdir, vck, device, agreement, min_acceptance, prompts, verifier_max_memory)
     layout, _ = LAYOUTS.detect(ck, algo)
     layout.check_kwargs(kwargs)
     plan = _plan(layout, ck, vck, cck.config, kwargs)

@@ -4,8 +4,8 @@ and record AngelSlim's own forward as a judge.
 
     VENV/bin/python -I angelslim_fixture.py OUT_DIR --variant {plain,rope_theta_1e6,aux_ids}
 
-Run with the venv made by angelslim_env.sh (angelslim==0.3.0, transformers 4.57.6, CPU torch; why 0.3.0 and not
-the newer 0.5.0: see angelslim_env.sh). Nothing of AngelSlim is stubbed or patched; observers only (forward hooks
+Run with the venv made by producer_env.sh angelslim (angelslim==0.3.0, transformers 4.57.6, CPU torch; why 0.3.0 and not
+the newer 0.5.0: see producer_env.sh angelslim). Nothing of AngelSlim is stubbed or patched; observers only (forward hooks
 on the draft's embed_tokens / fc / midlayer / lm_head).
 
 AngelSlim's EAGLE-3 draft has no EAGLE 3.1 option (no norm_before_fc / fc_norm / norm_output / norm_before_residual,
@@ -32,11 +32,18 @@ What it writes under OUT_DIR:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
 import time
-import zlib
+
+# helpers shared with the other producer fixtures; loaded by path, since `python -I` leaves this directory off sys.path
+_spec = importlib.util.spec_from_file_location(
+    "_producer_common", os.path.join(os.path.dirname(os.path.abspath(__file__)), "_producer_common.py"))
+_common = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_common)
+dir_listing, randomize_draft, tensor_seed = _common.dir_listing, _common.randomize_draft, _common.tensor_seed
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -81,10 +88,6 @@ REFERENCE_DOC = {
     "loss_ttt": "float32 (): the value Eagle3Trainer.compute_loss returned for this batch (float32 run): "
                 "sum_i 0.8**i * ploss_i over the 7 TTT steps",
 }
-
-
-def tensor_seed(seed: int, name: str) -> int:
-    return (seed * 1_000_003 + zlib.crc32(name.encode())) % (2**31)
 
 
 def write_tokenizer(out: str):
@@ -159,44 +162,10 @@ def aux_layer_ids_default(num_layers: int):
     return [1, num_layers // 2 - 1, num_layers - 4]
 
 
-def randomize_draft(model, seed: int):
-    """Seeded weights, identical across variants (one generator per tensor name); the embedding stays the verifier's."""
-    import torch
-
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "embed" in name:
-                continue
-            g = torch.Generator().manual_seed(tensor_seed(seed, name))
-            if p.ndim == 1:  # every 1-D parameter here is an RMSNorm weight
-                v = 1 + 0.1 * torch.randn(p.shape, generator=g)
-            else:
-                v = torch.randn(p.shape, generator=g) / p.shape[1] ** 0.5
-            p.copy_(v.to(p.dtype))
-
-
 def collate(items):
     import torch
 
     return {k: torch.stack([it[k] for it in items]) for k in items[0]}
-
-
-def dir_listing(path: str):
-    from safetensors import safe_open
-
-    info = {"files": sorted(os.listdir(path))}
-    cfg_path = os.path.join(path, "config.json")
-    if os.path.exists(cfg_path):
-        info["config.json"] = json.load(open(cfg_path))
-    tensors = {}
-    for f in sorted(os.listdir(path)):
-        if f.endswith(".safetensors"):
-            with safe_open(os.path.join(path, f), framework="pt") as h:
-                for k in h.keys():
-                    sl = h.get_slice(k)
-                    tensors[k] = {"dtype": str(sl.get_dtype()), "shape": list(sl.get_shape()), "file": f}
-    info["tensors"] = dict(sorted(tensors.items()))
-    return info
 
 
 def main(argv=None):

@@ -1,6 +1,6 @@
 """Build tiny EAGLE v1/v2 drafts with the EAGLE authors' own code (eagle-llm 1.2.1) and record its own forward.
 
-Run with the side venv made by eagle_env.sh (never with the project's venv):
+Run with the side venv made by producer_env.sh eagle (never with the project's venv):
 
     VENV/bin/python -I eagle_fixture.py OUT_DIR --variant V [--layers N] [--seed S]
     VENV/bin/python -I eagle_fixture.py OUT_ROOT --variant all      # every variant, OUT_ROOT/<name>/

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Producer fixture and judge: a tiny EAGLE-3 draft built, exported and run by NVIDIA ModelOpt itself.
 
-Run with the python of a venv made by modelopt_env.sh (ModelOpt 0.39 or 0.47):
+Run with the python of a venv made by producer_env.sh modelopt-0.39 or modelopt-0.47:
 
     VENV/bin/python modelopt_fixture.py OUT_DIR [--layers N] [--draft-vocab Vd] [--seed S] [--aux-ids 1 2 ...]
 

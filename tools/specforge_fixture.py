@@ -4,7 +4,7 @@ and record SpecForge's own forward as a judge.
 
     VENV/bin/python specforge_fixture.py OUT_DIR --variant {plain,fc_norm,norm_output_true,norm_output_false,eagle3_1}
 
-Run with the venv made by specforge_env.sh (specforge==0.2.0, CPU torch). Nothing of SpecForge is stubbed or
+Run with the venv made by producer_env.sh specforge (specforge==0.2.0, CPU torch). Nothing of SpecForge is stubbed or
 patched; observers only (forward hooks on the draft's fc / midlayer / lm_head / embed_tokens).
 
 What it writes under OUT_DIR:
@@ -21,11 +21,18 @@ What it writes under OUT_DIR:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
 import time
-import zlib
+
+# helpers shared with the other producer fixtures; loaded by path, since `python -I` leaves this directory off sys.path
+_spec = importlib.util.spec_from_file_location(
+    "_producer_common", os.path.join(os.path.dirname(os.path.abspath(__file__)), "_producer_common.py"))
+_common = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_common)
+dir_listing, randomize_draft, tensor_seed = _common.dir_listing, _common.randomize_draft, _common.tensor_seed
 
 # Triton's own CPU interpreter: SpecForge's loss (specforge/core/loss.py, LogSoftmaxLoss) is a @triton.jit kernel,
 # and triton reads this variable when the kernel is decorated, i.e. at import of specforge.core.loss.
@@ -66,10 +73,6 @@ REFERENCE_DOC = {
                    "aux states in bfloat16, as training.torch_dtype=bfloat16 runs)",
     "loss_step0": "float32 (): SpecForge's step-0 KL loss (float32 run), via its triton kernel in interpreter mode",
 }
-
-
-def tensor_seed(seed: int, name: str) -> int:
-    return (seed * 1_000_003 + zlib.crc32(name.encode())) % (2**31)
 
 
 def write_verifier(out: str, seed: int):
@@ -141,40 +144,6 @@ def draft_config_dict(variant: str):
     }
     cfg.update(VARIANTS[variant])
     return cfg
-
-
-def randomize_draft(model, seed: int):
-    """Seeded weights, identical across variants for the tensors they share (one generator per tensor name)."""
-    import torch
-
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "embed" in name:
-                continue  # the frozen embedding is the verifier's (load_embedding)
-            g = torch.Generator().manual_seed(tensor_seed(seed, name))
-            if p.ndim == 1:  # every 1-D parameter here is an RMSNorm weight
-                v = 1 + 0.1 * torch.randn(p.shape, generator=g)
-            else:
-                v = torch.randn(p.shape, generator=g) / p.shape[1] ** 0.5
-            p.copy_(v.to(p.dtype))
-
-
-def dir_listing(path: str):
-    from safetensors import safe_open
-
-    info = {"files": sorted(os.listdir(path))}
-    cfg_path = os.path.join(path, "config.json")
-    if os.path.exists(cfg_path):
-        info["config.json"] = json.load(open(cfg_path))
-    tensors = {}
-    for f in sorted(os.listdir(path)):
-        if f.endswith(".safetensors"):
-            with safe_open(os.path.join(path, f), framework="pt") as h:
-                for k in h.keys():
-                    sl = h.get_slice(k)
-                    tensors[k] = {"dtype": str(sl.get_dtype()), "shape": list(sl.get_shape()), "file": f}
-    info["tensors"] = dict(sorted(tensors.items()))
-    return info
 
 
 def main(argv=None):

@@ -1,6 +1,6 @@
 """Build tiny EAGLE-3 drafts with the upstream `speculators` 0.9 package and record its own forward.
 
-Run with the side venv made by upstream_env.sh (never with the project's venv):
+Run with the side venv made by producer_env.sh upstream (never with the project's venv):
 
     VENV/bin/python -I upstream_fixture.py OUT_DIR --variant V [--layers N] [--seed S]
     VENV/bin/python -I upstream_fixture.py OUT_ROOT --variant all      # the whole matrix, OUT_ROOT/<name>/
