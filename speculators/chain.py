@@ -38,7 +38,7 @@ def verifier_states(verifier, # a `transformers` causal LM
     return {"logits": out.logits.float(), "last": hs[-1],  # layers on several GPUs leave their states there: gathered on the last's
             "aux": torch.cat([hs[i].to(hs[-1].device) for i in aux_ids], -1) if aux_ids else None}
 
-# %% ../nbs/09b_chain.ipynb #ba118b50
+# %% ../nbs/09b_chain.ipynb #f66ce7bb
 def draft_aux_ids(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculator`)
                  )->list|None:
     "The verifier layers an EAGLE-3 draft reads (`output_hidden_states` indices), None for an EAGLE draft (it reads the last state)."
@@ -83,6 +83,10 @@ def draft_chain(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculato
     hid = torch.zeros(B, L, ctx.shape[-1], dtype=p.dtype, device=p.device)
     tok[:, :min(L, tokens.shape[1])], hid[:, :ctx.shape[1]] = tokens[:, :L].to(p.device), ctx
     rows, at, out, seen = torch.arange(B, device=p.device), lengths - 1, [], []
+    if hasattr(draft, "draft_block"):  # P-EAGLE: vLLM drafts all k in one pass (the bonus slot, then k-1 mask slots); nothing is fed back
+        lg = draft.draft_block(tok, hid, lengths, k).float()
+        d = lg.argmax(-1) if temperature == 0 else torch.multinomial((lg / temperature).softmax(-1).flatten(0, 1).cpu(), 1, generator=generator).view(B, k).to(p.device)
+        return (to_verifier(d), lg) if return_logits else to_verifier(d)
     for j in range(k):
         o = draft(input_ids=tok, output_hidden_states=True, **{"fused_hidden_states" if e3 else "hidden_states": hid})
         lg = o.logits[rows, at].float()

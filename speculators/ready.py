@@ -34,9 +34,9 @@ class Finding:
 
     def __str__(self): return f"{self.where}: {self.problem}; vLLM {self.vllm}. Fix: {self.fix}"
 
-# %% ../nbs/10_ready.ipynb #2ada0a8b
+# %% ../nbs/10_ready.ipynb #4487ce1f
 TYPES = ("eagle3", "peagle", "dflash", "dflash2", "dspark")  # the speculators types vLLM 0.33 registers (FORMATS.md)
-CHECKED_TYPES = ("eagle3",)  # those the rules below check
+CHECKED_TYPES = ("eagle3", "peagle")  # those the rules below check
 
 def served_by_vllm(cfg:dict, # a Speculators-format config.json
                   )->bool:
@@ -64,7 +64,7 @@ class Rule:
             out.append(Finding(where, problem, self.vllm, self.fix, self.level))
         return out
 
-# %% ../nbs/10_ready.ipynb #e0eaf054
+# %% ../nbs/10_ready.ipynb #e3c3d2cb
 class Directory:
     "A Speculators-format directory as the rules read it."
     def __init__(self, cfg:dict, # the parsed config.json
@@ -93,7 +93,8 @@ class Directory:
                               norms=("input_layernorm", "post_attention_layernorm") + (("hidden_norm",) if i == 0 else ()))
         if tl.get("model_type") == "qwen3": s |= {f"layers.{i}.self_attn.{q}_norm.weight": (d,) for i in range(n) for q in "qk"}  # Eagle3Qwen3ForCausalLM
         if cfg.get("norm_before_fc") is True: s["input_norm.weight"] = (k * Ht,)  # EAGLE 3.1, built only when the flag is true
-        if cfg.get("fc_norm") is True: s |= {f"fc_norm.{i}.weight": (Ht,) for i in range(k)}
+        if (tl if self.type == "peagle" else cfg).get("fc_norm") is True: s |= {f"fc_norm.{i}.weight": (Ht,) for i in range(k)}  # peagle: only tl's is read
+        if self.type == "peagle": s["mask_hidden"] = (1, 1, k * Ht)  # the parallel slots' state (vLLM views it as (1, k*Ht))
         return s
 
     def kind(self, name:str, # a tensor's name
@@ -113,12 +114,12 @@ class Directory:
         "The directory's tensors of `kind`, sorted."
         return [n for n in sorted(self.meta) if self.kind(n) == kind]
 
-# %% ../nbs/10_ready.ipynb #aa4402ec
+# %% ../nbs/10_ready.ipynb #d2441d31
 def _int(v): return isinstance(v, int) and not isinstance(v, bool)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _SHAPE_FIELDS = ("hidden_size", "intermediate_size", "num_attention_heads", "num_hidden_layers", "vocab_size", "rms_norm_eps",
                  "max_position_embeddings")
-_FLAGS = {"norm_before_residual": "reads a missing one as true (the EAGLE default is false)",
+_FLAGS = {"norm_before_residual": "reads a missing one as true for eagle3 and as false for peagle",
           "norm_before_fc": "reads a missing one with its own default", "fc_norm": "reads a missing one with its own default",
           "norm_output": "reads a missing one with its own default"}
 
@@ -185,6 +186,17 @@ RULES = [
          lambda d: [f"{ids} are not distinct and ascending"] if (ids := _aux(d)) and ids != sorted(set(ids)) else []),
     Rule("eagle_aux_hidden_state_layer_ids", "names a layer outside the verifier", "never captures them, so fewer states than fc expects reach the draft",
          "use ids inside the verifier", _outside),
+    # P-EAGLE (`update_peagle` in vllm/transformers_utils/configs/speculators/algos.py)
+    Rule("mask_token_id", "is missing", "raises KeyError: 'mask_token_id' while reading the config",
+         "write the token id of P-EAGLE's parallel slots (--algorithm-kwargs '{\"mask_token_id\": N}')",
+         lambda d: ["missing"] if "mask_token_id" not in d.cfg else [], types=("peagle",)),
+    Rule("mask_token_id", "is not a token id of the verifier's vocabulary", "takes it as the parallel slots' token anyway (null: none, which fails when it drafts)",
+         "write the token id the draft was trained with",
+         lambda d: [f"is {v!r}"] if "mask_token_id" in d.cfg and not (_int(v := d.cfg["mask_token_id"]) and 0 <= v < d.V) else [], types=("peagle",)),
+    Rule("fc_norm", "is true but transformer_layer_config.fc_norm is not", "reads fc_norm for peagle only from transformer_layer_config: "
+         "it builds no fc_norm and raises on the fc_norm.* tensors", "write fc_norm: true in transformer_layer_config too",
+         lambda d: ["is true but transformer_layer_config.fc_norm is not"] if d.cfg.get("fc_norm") is True and d.tl.get("fc_norm") is not True else [],
+         types=("peagle",)),
     Rule("target_hidden_size", "differs from the verifier's hidden size", "fails at the first forward", "convert against the verifier the draft was trained with",
          lambda d: [f"is {Ht}, the verifier's hidden size is {d.verifier['hidden_size']}"]
                    if d.verifier and d.verifier.get("hidden_size") is not None and (Ht := d.cfg.get("target_hidden_size") or d.tl.get("hidden_size")) != d.verifier["hidden_size"] else []),

@@ -121,7 +121,7 @@ def make_eagle3_draft(path, # directory to write
     (path/"config.json").write_text(json.dumps(cfg, indent=2))
     return path
 
-# %% ../../nbs/06b_eagle3.ipynb #a10157ca
+# %% ../../nbs/06b_eagle3.ipynb #c7361773
 class Eagle3Layout(Layout):
     "EAGLE-3 drafts (EAGLE repo layout, `midlayer.*` or `layers.N.*`) into the Speculators `eagle3` format."
     name, title, algorithm = "eagle3", "EAGLE-3", "eagle3"
@@ -139,6 +139,7 @@ class Eagle3Layout(Layout):
     recorded_options = ("eagle_aux_hidden_state_layer_ids",)  # a verifier too shallow for the default needs the ids the conversion used
     aux_convention:str|None = None  # numbering of aux ids found under `eagle_config` (None: unknown, so they are refused unless told)
     variant_prefix:str = ""  # what the variant's description starts with
+    extra_tensors:dict = {}  # source name -> target name of tensors a refining layout adds to EAGLE-3's (P-EAGLE's `mask_hidden`)
 
 @patch
 def detect(self:Eagle3Layout,
@@ -358,7 +359,7 @@ def eagle3_shapes(layers:list, # the source's layer prefixes, first layer first
                           norms=("input_layernorm", "hidden_norm", "post_attention_layernorm"))
     return s
 
-# %% ../../nbs/06b_eagle3.ipynb #75ea944c
+# %% ../../nbs/06b_eagle3.ipynb #c30685ba
 @patch
 def check_source(self:Eagle3Layout,
                  ck): # the source draft (a `Checkpoint`)
@@ -390,7 +391,7 @@ def plan(self:Eagle3Layout,
     c = config_fields(ck.config, CONFIG, f"{ck.source} config.json")
     if "norm.weight" not in keys and not any(k.endswith("hidden_norm.weight") for k in keys) and "fc.weight" in keys:
         raise LayoutError("this is not an EAGLE-3 draft (no hidden_norm, no final norm): for EAGLE v1/v2/HASS use --algorithm eagle")
-    table = key_table(keys)
+    table = key_table(keys) | self.extra_tensors
     unknown = sorted(keys - set(table))
     if unknown: raise LayoutError(f"unknown tensors for the EAGLE-3 layout: {', '.join(unknown)}")
     missing = sorted(k for k in table if k not in keys and k not in OPTIONAL)
