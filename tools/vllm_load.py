@@ -52,6 +52,9 @@ os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
 # The eagle3 fields vLLM reads besides transformer_layer_config, with the default it applies when absent
 # (vllm/transformers_utils/configs/speculators/algos.py, update_eagle3, and llama_eagle3.py).
 EAGLE3_DEFAULTS = {"norm_before_residual": True, "norm_before_fc": False, "fc_norm": False, "norm_output": False}
+# peagle (update_peagle): norm_before_residual defaults to False; fc_norm / norm_output are not copied (read only from
+# transformer_layer_config); mask_token_id is required and becomes `pard_token`, the token of the parallel slots.
+PEAGLE_DEFAULTS = {"norm_before_residual": False, "norm_before_fc": False}
 SENTINEL_INT = -(2**63)
 
 
@@ -187,9 +190,10 @@ def _main(a, rep) -> int:
             SpeculatorsConfig.extract_transformers_pre_trained_config(copy.deepcopy(raw)))
     except Exception as e:
         conf["speculators_translation"] = {"error": _err(e)}
-    missing = {k: v for k, v in EAGLE3_DEFAULTS.items() if k not in raw}
+    peagle = raw.get("speculators_model_type") == "peagle"
+    missing = {k: v for k, v in (PEAGLE_DEFAULTS if peagle else EAGLE3_DEFAULTS).items() if k not in raw}
     conf["fields_missing_defaulted_by_vllm"] = missing
-    if "norm_before_residual" in missing:
+    if "norm_before_residual" in missing and not peagle:
         problems.append("config.json has no norm_before_residual: vLLM reads it as True (the EAGLE-3 default is False)")
     if not raw.get("eagle_aux_hidden_state_layer_ids"):
         conf["aux_ids_missing"] = True
@@ -215,7 +219,8 @@ def _main(a, rep) -> int:
     rep["verifier"] = {"path": verifier, "source": ver_src, "weights": "real" if has_weights else "dummy"}
 
     from vllm.engine.arg_utils import EngineArgs
-    spec_cfg = {"model": str(draft_dir), "method": "eagle3", "num_speculative_tokens": spec_from_dir["num_speculative_tokens"]}
+    spec_cfg = {"model": str(draft_dir), "method": spec_from_dir.get("method", "eagle3"), "num_speculative_tokens": spec_from_dir["num_speculative_tokens"],
+                **({"parallel_drafting": True} if spec_from_dir.get("parallel_drafting") else {})}  # peagle: eagle3 with parallel drafting
     try:
         vc = EngineArgs(model=verifier, speculative_config=spec_cfg, dtype=a.dtype, enforce_eager=True,
                         skip_tokenizer_init=True, max_model_len=128, max_num_seqs=1).create_engine_config()
@@ -226,7 +231,12 @@ def _main(a, rep) -> int:
     hf = sc.draft_model_config.hf_config
     conf["speculative_config"] = {"method": sc.method, "num_speculative_tokens": sc.num_speculative_tokens,
                                   "draft_architectures": sc.draft_model_config.architectures,
-                                  "hf_config_class": type(hf).__name__}
+                                  "hf_config_class": type(hf).__name__, "parallel_drafting": getattr(sc, "parallel_drafting", None)}
+    if peagle:   # the parallel slots' token: mask_token_id, as vLLM's config carries it
+        conf["pard_token"] = _jsonable(getattr(hf, "pard_token", None))
+        if conf["pard_token"] != raw.get("mask_token_id") or conf["pard_token"] is None:
+            problems.append(f"vLLM's pard_token is {conf['pard_token']!r}, config.json's mask_token_id {raw.get('mask_token_id')!r}")
+        if not getattr(sc, "parallel_drafting", False): problems.append("vLLM does not draft this peagle directory in parallel")
     keys = ("architectures", "model_type", "hidden_size", "target_hidden_size", "intermediate_size", "num_hidden_layers",
             "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size", "draft_vocab_size",
             "norm_before_residual", "norm_before_fc", "fc_norm", "norm_output", "eagle_aux_hidden_state_layer_ids",
@@ -274,7 +284,7 @@ def _main(a, rep) -> int:
             self.buffer_init = {n: b.detach().clone() for n, b in model.named_buffers() if n in persistent and n not in params}
             with torch.no_grad():
                 for n, t in list(model.named_parameters()) + list(model.named_buffers()):
-                    if n not in persistent:
+                    if n not in persistent and n != "mask_hidden":   # peagle's mask_hidden: a non-persistent buffer its load_weights copies into
                         self.non_persistent.append(n); continue   # computed at init (e.g. rotary cos/sin), never loaded
                     if t.is_floating_point(): t.fill_(float("nan"))
                     elif t.dtype != torch.bool: t.fill_(SENTINEL_INT if t.dtype == torch.int64 else torch.iinfo(t.dtype).min)
@@ -301,6 +311,9 @@ def _main(a, rep) -> int:
         def check(self, model):
             sd = dict(model.named_parameters()); sd.update(dict(model.named_buffers()))
             consumed = {f for _, f, _ in self.received if f is not None}
+            if "mask_hidden" in self.file and "mask_hidden" in sd:   # copied by load_weights itself (no weight_loader): compare the values
+                mh = sd["mask_hidden"].detach()
+                if torch.equal(mh.float(), self.file["mask_hidden"].float().reshape(mh.shape)): consumed.add("mask_hidden")
             self.unconsumed = sorted(set(self.file) - consumed)
             self.unfilled = {}
             for n in self.filled:
