@@ -15,12 +15,12 @@ from .validate import validate_conversion
 # %% auto #0
 __all__ = ['build_spec', 'write_spec']
 
-# %% ../nbs/12b_clispec.ipynb #8d1ef5b2
+# %% ../nbs/12b_clispec.ipynb #e6ba8f91
 def build_spec()->dict:
     "The command line's spec, from the library: the parameters of the functions its commands call, and the algorithms."
     return {"convert_model": params_of(convert_model), "validate_conversion": params_of(validate_conversion),
             "algorithms": {a: {"layouts": [l.title for l in LAYOUTS.for_algorithm(a)],
-                               "options": {k: [v[0].__name__, v[1], *map(list, v[2:])] for k, v in LAYOUTS.base(a).kwargs.items()}} for a in LAYOUTS.algorithms}}
+                               "options": {k: [v[0].__name__, v[1], *map(list, v[2:])] for k, v in LAYOUTS.options(a).items()}} for a in LAYOUTS.algorithms}}
 
 def write_spec(path=None, # where to write it (default: `speculators/cli_spec.json`)
               ):

@@ -14,7 +14,7 @@ from .layouts import eagle, eagle3, modelopt, medusa, angelslim, peagle, format 
 # %% auto #0
 __all__ = ['LAYOUTS', 'Registry', 'not_a_draft']
 
-# %% ../nbs/07_registry.ipynb #476533ba
+# %% ../nbs/07_registry.ipynb #2ffe5cf3
 class Registry:
     "The layouts that exist, by name, in the order they were given."
     def __init__(self,
@@ -56,6 +56,15 @@ class Registry:
         "The layout that defines `algorithm` (the one that refines no other layout of it)."
         ls = self.for_algorithm(algorithm)
         return next(l for l in ls if l.refines not in {o.name for o in ls})
+
+    def options(self,
+                algorithm:str, # a `speculators_model_type`, e.g. 'eagle3'
+               )->dict:
+        "The options some layout writing `algorithm` accepts, the defining layout's first: what `--algorithm-kwargs` may hold for it (the layout chosen then checks its own)."
+        out = dict(self.base(algorithm).kwargs)
+        for l in self.for_algorithm(algorithm):
+            for k, v in l.kwargs.items(): out.setdefault(k, v)
+        return out
 
 # %% ../nbs/07_registry.ipynb #399c89f9
 LAYOUTS = Registry(eagle.EagleLayout(), eagle3.Eagle3Layout(), modelopt.ModelOptLayout(), medusa.MedusaLayout(),

@@ -359,10 +359,11 @@ def eagle3_shapes(layers:list, # the source's layer prefixes, first layer first
                           norms=("input_layernorm", "hidden_norm", "post_attention_layernorm"))
     return s
 
-# %% ../../nbs/06b_eagle3.ipynb #c30685ba
+# %% ../../nbs/06b_eagle3.ipynb #cfdac83c
 @patch
 def check_source(self:Eagle3Layout,
-                 ck): # the source draft (a `Checkpoint`)
+                 ck, # the source draft (a `Checkpoint`)
+                 vck=None): # the verifier (a `Checkpoint`), for refusals that measure what they refuse
     "Refuse what this layout cannot convert before anything else is read (nothing, for plain EAGLE-3)."
 
 @patch
@@ -387,7 +388,7 @@ def plan(self:Eagle3Layout,
         )->Plan:
     "Check and map an EAGLE-3 draft; build its Speculators config."
     keys, v = set(ck.keys()), verifier_fields(vck)
-    self.check_source(ck)  # refuses what the format cannot express
+    self.check_source(ck, vck)  # refuses what the format cannot express
     c = config_fields(ck.config, CONFIG, f"{ck.source} config.json")
     if "norm.weight" not in keys and not any(k.endswith("hidden_norm.weight") for k in keys) and "fc.weight" in keys:
         raise LayoutError("this is not an EAGLE-3 draft (no hidden_norm, no final norm): for EAGLE v1/v2/HASS use --algorithm eagle")
