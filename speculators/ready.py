@@ -7,6 +7,7 @@ Docs: https://speculators.github.io/speculators/ready.html.md"""
 # %% ../nbs/10_ready.ipynb #a88fad80
 from __future__ import annotations
 import os, re
+from pathlib import Path
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
@@ -17,7 +18,7 @@ from .format import layer_shapes
 
 # %% auto #0
 __all__ = ['VLLM_VERSION', 'TYPES', 'CHECKED_TYPES', 'RULES', 'Finding', 'served_by_vllm', 'Rule', 'Directory', 'vllm_findings',
-           'rules_table', 'readiness', 'check_ready']
+           'rules_table', 'readiness', 'stray_weight_files', 'check_ready']
 
 # %% ../nbs/10_ready.ipynb #382965da
 VLLM_VERSION = "0.33.0"  # the vLLM whose loading behaviour these rules describe (FORMATS.md)
@@ -270,10 +271,23 @@ def rules_table(types:tuple|None=None, # only the rules that apply to these type
 def readiness(path, # a converted directory (local)
               verifier:dict|None=None, # the verifier's config, for the checks against it
              )->list:
-    "`vllm_findings` for the directory at `path`: its config.json and safetensors headers (and `d2t`)."
+    "`vllm_findings` for the directory at `path`: its config.json and safetensors headers (and `d2t`); and `*.safetensors` files that are not its weights."
     ck = Checkpoint(path)
     meta = {k: (tuple(ck.shape(k)), ck.dtype(k)) for k in ck.keys()}
-    return vllm_findings(ck.config, meta, ck.get, text_config(verifier) if verifier else None)
+    F = vllm_findings(ck.config, meta, ck.get, text_config(verifier) if verifier else None)
+    if stray := stray_weight_files(ck):
+        F.append(Finding(", ".join(stray), "are *.safetensors files that are not the draft's weights",
+                         "loads every *.safetensors file of a directory without a shard index, and raises on the tensors it does not know",
+                         "move them out of the draft's directory"))
+    return F
+
+def stray_weight_files(ck:Checkpoint, # a local directory's checkpoint
+                      )->list:
+    "The `*.safetensors` files vLLM would load from the directory that are not the checkpoint's weights (without `model.safetensors.index.json`, vLLM's loader globs them all)."
+    root = Path(ck.source.root)
+    if (root/"model.safetensors.index.json").exists(): return []
+    used = {Path(f).name for f in ck.weight_files()}
+    return sorted(f.name for f in root.glob("*.safetensors") if f.name not in used)
 
 def check_ready(path, # a converted directory (local)
                 verifier:dict|None=None, # the verifier's config, for the checks against it
