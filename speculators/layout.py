@@ -82,7 +82,8 @@ def check_kwargs(algorithm:str, # how to name the layout or algorithm in errors
         typ = accepted[k][0]
         if v is not None and not (isinstance(v, typ) and not (typ is int and isinstance(v, bool))):
             raise UsageError(f"algorithm kwarg {k!r} must be {typ.__name__}, got {v!r}")
-        if typ is int and v is not None and v < 1: raise UsageError(f"algorithm kwarg {k!r} must be a positive int, got {v!r}")
+        if typ is int and v is not None and v < (0 if k.endswith("_token_id") else 1):  # a token id may be 0; sizes and counts may not
+            raise UsageError(f"algorithm kwarg {k!r} must be a {'non-negative' if k.endswith('_token_id') else 'positive'} int, got {v!r}")
         if len(accepted[k]) > 2 and v is not None and v not in accepted[k][2]:
             raise UsageError(f"algorithm kwarg {k!r} must be one of {', '.join(map(repr, accepted[k][2]))}, got {v!r}")
     return given

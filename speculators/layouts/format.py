@@ -42,7 +42,7 @@ def filled_config(cfg:dict, # a Speculators-format config.json
         else: out[f] = v
     return out
 
-# %% ../../nbs/06g_already_in_format.ipynb #4129636e
+# %% ../../nbs/06g_already_in_format.ipynb #0eb1c06e
 class FormatMixin:
     "What the two format layouts share: detection by `speculators_model_type`, the plan (a copy with `format_fills`), the format's own forward."
     attach_defaults, fixture = None, None
@@ -80,7 +80,7 @@ class FormatMixin:
         "The source computed by the format's own model class, from its own config and tensors."
         cls = import_obj(self.model)
         m = cls(cls.config_class(**cfg)).to(hidden_states.device).eval()
-        missing, unexpected = m.load_state_dict(sd, strict=False)
+        missing, unexpected = m.load_state_dict(sd, strict=False, assign=True)  # the parameters in the tensors' dtype, as the copy loads
         if unexpected or set(missing) - {"embed_tokens.weight"}: raise LayoutError(f"the source does not load into {cls.__name__}: {missing}, {unexpected}")
         if "embed_tokens.weight" in missing: m.embed_tokens = None; m.attach_verifier(embed)
         with torch.no_grad(): return m(input_ids=input_ids, hidden_states=hidden_states, **({"parallel": parallel} if parallel else {})).logits

@@ -85,7 +85,7 @@ def make_modelopt_draft(path, # directory to write
     (path/"config.json").write_text(json.dumps(cfg, indent=2))
     return path
 
-# %% ../../nbs/06c_modelopt.ipynb #c3b52657
+# %% ../../nbs/06c_modelopt.ipynb #56e4cda2
 MODELOPT_KEYS = {"use_aux_hidden_state", "use_input_layernorm_in_first_layer", "use_last_layernorm", "use_mtp_layernorm"}  # only ModelOpt writes these
 DOUBLE_NORM_KEYS = {"next_layer_regular", "parallel_draft_step", "parallel_draft_heads_num_layers"}  # added in 0.41, with the double norm
 _QUANT = re.compile(r".*(_scale|_amax|\.scale|_zero_point)$")
@@ -136,6 +136,10 @@ def check_source(self:ModelOptLayout,
     if ec.get("use_aux_hidden_state") is False: raise LayoutError(f"{where} without aux hidden states (use_aux_hidden_state: false) is not EAGLE-3")
     if (ec.get("parallel_draft_step") or 1) > 1: raise LayoutError(f"{where} with parallel-draft heads (parallel_draft_step > 1) is not supported")
     hf_names = any(k.startswith("layers.0.") for k in keys)  # only the transformers exporter of 0.43+ writes these
+    if self.exporter == "megatron" and not megatron_marker(cfg):
+        raise LayoutError(f"{where}: exporter 'megatron' was given, but its config.json has pad_token_id and no sep_token_id, as ModelOpt's "
+                          "transformers exporter writes them (its Megatron exporter sets both to None); a transformers export from 0.41 on "
+                          "normalises the fused hidden state twice, so taking it as a Megatron export would change what it computes")
     if self.exporter == "megatron" and hf_names:
         raise LayoutError(f"{where} named layers.0.*: only ModelOpt's transformers exporter (0.43+) writes those names, and its drafts normalise "
                           "the fused hidden state twice; exporter 'megatron' cannot be right for it")

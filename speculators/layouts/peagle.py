@@ -45,7 +45,7 @@ def make_peagle_draft(path, # directory to write
     (path/"config.json").write_text(json.dumps(cfg, indent=2))
     return path
 
-# %% ../../nbs/06f_peagle.ipynb #6c72c698
+# %% ../../nbs/06f_peagle.ipynb #27865fc1
 class PEagleLayout(Eagle3Layout):
     "P-EAGLE drafts (SpecForge's `export --to hf`) into the Speculators `peagle` format."
     name, title, algorithm, refines = "peagle", "P-EAGLE", "peagle", "eagle3"
@@ -58,6 +58,7 @@ class PEagleLayout(Eagle3Layout):
     attach_defaults = None
     variant_prefix = "P-EAGLE, parallel drafting, on "
     extra_tensors = {"mask_hidden": "mask_hidden"}
+    recorded_options = Eagle3Layout.recorded_options + ("mask_token_id",)  # `validate --source` reads it from the converted config
 
 @patch
 def detect(self:PEagleLayout,
@@ -100,7 +101,7 @@ def plan(self:PEagleLayout,
     p.notes.append(f"mask_token_id {mid}" + (" (given)" if mask_token_id is not None else " (from config.json)"))
     return p
 
-# %% ../../nbs/06f_peagle.ipynb #b657c4b3
+# %% ../../nbs/06f_peagle.ipynb #b80fb567
 @patch
 def forward(self:PEagleLayout,
             sd, # source tensors by their source names
@@ -136,7 +137,7 @@ def sample_inputs(self:PEagleLayout,
                   seed:int=0, # seed of the random inputs
                  )->dict:
     "EAGLE-3's validation inputs, the last `K-1` positions mask slots (`parallel`), at least one."
-    K = config.speculators_config["proposal_methods"][0]["speculative_tokens"]
+    K = (((config.speculators_config or {}).get("proposal_methods") or [{}])[0] or {}).get("speculative_tokens") or 3  # readiness names a missing one
     return {**Layout.sample_inputs(self, config, device, B, max(T, K + 2), seed), "parallel": max(1, K - 1)}
 
 @patch

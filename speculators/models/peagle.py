@@ -42,7 +42,7 @@ class PEagleSpeculator(Eagle3Speculator):
         super().__init__(config)
         self.mask_hidden = nn.Parameter(torch.zeros(1, 1, config.hidden_states_width))  # upstream speculators' and SpecForge's shape
 
-# %% ../../nbs/03c_models_peagle.ipynb #85d34b58
+# %% ../../nbs/03c_models_peagle.ipynb #e2f6be5b
 @patch
 def forward(self:PEagleSpeculator,
             input_ids:torch.LongTensor, # (B, T) token ids (verifier vocabulary)
@@ -57,6 +57,7 @@ def forward(self:PEagleSpeculator,
     if parallel:
         if self.config.mask_token_id is None: raise ValueError("this P-EAGLE draft has no mask_token_id: its parallel slots have no token")
         B, T = input_ids.shape
+        if not 0 < parallel <= T: raise ValueError(f"parallel={parallel}: the mask slots are among the {T} positions given")
         input_ids = torch.cat([input_ids[:, :T - parallel], torch.full_like(input_ids[:, T - parallel:], self.config.mask_token_id)], 1)
         if fused_hidden_states is None:  # mask_hidden in place of the verifier's states, fused with them
             m = self.mask_hidden.reshape(1, 1, -1).to(hidden_states.dtype).expand(B, parallel, -1)
