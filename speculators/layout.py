@@ -214,14 +214,15 @@ class Layout:
 def reference(self:Layout,
               ck:Checkpoint, # the source checkpoint
               config, # the converted model's config
-              inputs:dict, # `input_ids` and `hidden_states` (from `sample_inputs`)
+              inputs:dict, # `input_ids` and `hidden_states` (from `sample_inputs`), and any option of `forward` the layout's inputs add
               embed, # (V, H) the verifier's token embedding (from `verifier_tensors`; None where the draft has its own)
               head, # (V, H) the verifier's output head (from `verifier_tensors`; None where the draft has its own)
              )->torch.Tensor:
     "Logits of the source checkpoint on `inputs` (`input_ids`, `hidden_states`), by the layout's `forward`, on the inputs' device."
     dev = inputs["hidden_states"].device
     sd = {k: ck.get(k).to(dev) for k in ck.keys()}
-    return self.forward(sd, ck.config, inputs["input_ids"], inputs["hidden_states"], embed, head, **self.forward_options(config))
+    extra = {k: v for k, v in inputs.items() if k not in ("input_ids", "hidden_states")}  # e.g. P-EAGLE's `parallel`
+    return self.forward(sd, ck.config, inputs["input_ids"], inputs["hidden_states"], embed, head, **self.forward_options(config), **extra)
 
 @patch
 def forward_options(self:Layout,

@@ -101,7 +101,7 @@ def plan(self:PEagleLayout,
     p.notes.append(f"mask_token_id {mid}" + (" (given)" if mask_token_id is not None else " (from config.json)"))
     return p
 
-# %% ../../nbs/06f_peagle.ipynb #b80fb567
+# %% ../../nbs/06f_peagle.ipynb #aa58573d
 @patch
 def forward(self:PEagleLayout,
             sd, # source tensors by their source names
@@ -139,20 +139,6 @@ def sample_inputs(self:PEagleLayout,
     "EAGLE-3's validation inputs, the last `K-1` positions mask slots (`parallel`), at least one."
     K = (((config.speculators_config or {}).get("proposal_methods") or [{}])[0] or {}).get("speculative_tokens") or 3  # readiness names a missing one
     return {**Layout.sample_inputs(self, config, device, B, max(T, K + 2), seed), "parallel": max(1, K - 1)}
-
-@patch
-def reference(self:PEagleLayout,
-              ck, # the source checkpoint
-              config, # the converted model's config
-              inputs:dict, # `input_ids`, `hidden_states` and `parallel` (from `sample_inputs`)
-              embed, # the verifier's token embedding (or None)
-              head, # unused
-             )->torch.Tensor:
-    "Logits of the source on `inputs`, mask slots included."
-    dev = inputs["hidden_states"].device
-    sd = {k: ck.get(k).to(dev) for k in ck.keys()}
-    return self.forward(sd, ck.config, inputs["input_ids"], inputs["hidden_states"], embed, head, **self.forward_options(config),
-                        parallel=inputs.get("parallel", 0))
 
 @patch
 def summary(self:PEagleLayout,
