@@ -16,7 +16,7 @@ from .source import WEIGHT_FILES, Source, _is_weights, resolve
 
 # %% auto #0
 __all__ = ['VERIFIER_EMBED_KEYS', 'VERIFIER_HEAD_KEYS', 'Span', 'Checkpoint', 'text_config', 'verifier_embed_key',
-           'verifier_head_key', 'verifier_embeddings']
+           'verifier_head_key', 'verifier_embeddings', 'verifier_embedding_rows']
 
 # %% ../nbs/02b_checkpoint.ipynb #7e2436b6
 _ST_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
@@ -291,3 +291,12 @@ def verifier_embeddings(ck, # the verifier: a `Checkpoint`, or anything `Checkpo
     if not head: return e, None
     hk = verifier_head_key(ck)
     return e, (e if hk == ek else ck.get(hk))
+
+def verifier_embedding_rows(ck, # the verifier: a `Checkpoint`, or anything `Checkpoint` accepts
+                            ids:torch.LongTensor, # token ids, any shape
+                           )->tuple:
+    "`(rows, local)`: the embedding rows of the distinct `ids` only (`(n, H)`, read one slice each), and `ids` renumbered into them, so `rows[local]` is `embedding[ids]` without reading a whole `(V, H)` table."
+    ck = ck if isinstance(ck, Checkpoint) else Checkpoint(ck)
+    ek = verifier_embed_key(ck)
+    uniq, local = torch.unique(ids, return_inverse=True)
+    return torch.cat([ck.rows(ek, i, i + 1) for i in uniq.tolist()]), local
