@@ -11,8 +11,8 @@ import torch
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['input_device', 'verifier_states', 'draft_aux_ids', 'draft_reads', 'draft_chain', 'greedy_continuation',
-           'chain_acceptance', 'speculative_decode']
+__all__ = ['input_device', 'verifier_states', 'draft_aux_ids', 'draft_reads', 'drafts_in_one_pass', 'draft_chain',
+           'greedy_continuation', 'chain_acceptance', 'speculative_decode']
 
 # %% ../nbs/09b_chain.ipynb #5b821614
 def input_device(model, # a `transformers` model, on one device or placed by accelerate (`hf_device_map`)
@@ -38,7 +38,7 @@ def verifier_states(verifier, # a `transformers` causal LM
     return {"logits": out.logits.float(), "last": hs[-1],  # layers on several GPUs leave their states there: gathered on the last's
             "aux": torch.cat([hs[i].to(hs[-1].device) for i in aux_ids], -1) if aux_ids else None}
 
-# %% ../nbs/09b_chain.ipynb #f66ce7bb
+# %% ../nbs/09b_chain.ipynb #5ad4a807
 def draft_aux_ids(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculator`)
                  )->list|None:
     "The verifier layers an EAGLE-3 draft reads (`output_hidden_states` indices), None for an EAGLE draft (it reads the last state)."
@@ -51,6 +51,11 @@ def draft_reads(draft, # a converted draft
     return st["aux"] if draft_aux_ids(draft) else st["last"]
 
 def _is_eagle3(draft)->bool: return hasattr(draft, "draft_to_verifier")  # an EAGLE-3 draft: reads fused aux states, maps its ids
+
+def drafts_in_one_pass(draft, # a converted draft
+                      )->bool:
+    "Whether vLLM drafts `draft`'s k tokens in one forward pass (P-EAGLE's parallel drafting: nothing fed back), not one token a step."
+    return hasattr(draft, "draft_block")
 
 def _postnorm(draft, g): # the draft's output after the norm its head reads (a seeded bug when fed back)
     if _is_eagle3(draft): return draft.norm(g)
@@ -73,7 +78,7 @@ def draft_chain(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculato
     p = next(draft.parameters())
     e3 = _is_eagle3(draft)
     to_verifier = draft.draft_to_verifier if e3 else (lambda d: d)
-    feed_ids = feed_ids or to_verifier
+    fed_ids = feed_ids or to_verifier
     B = tokens.shape[0]
     lengths = torch.as_tensor(lengths, device=p.device).long()
     L = int(lengths.max()) + k - 1
@@ -83,7 +88,9 @@ def draft_chain(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculato
     hid = torch.zeros(B, L, ctx.shape[-1], dtype=p.dtype, device=p.device)
     tok[:, :min(L, tokens.shape[1])], hid[:, :ctx.shape[1]] = tokens[:, :L].to(p.device), ctx
     rows, at, out, seen = torch.arange(B, device=p.device), lengths - 1, [], []
-    if hasattr(draft, "draft_block"):  # P-EAGLE: vLLM drafts all k in one pass (the bonus slot, then k-1 mask slots); nothing is fed back
+    if drafts_in_one_pass(draft):  # P-EAGLE: vLLM drafts all k in one pass (the bonus slot, then k-1 mask slots); nothing is fed back
+        if feed != "prenorm" or feed_ids is not None:
+            raise ValueError("feed and feed_ids do not apply to a draft that drafts its k tokens in one pass (P-EAGLE): nothing is fed back")
         lg = draft.draft_block(tok, hid, lengths, k).float()
         d = lg.argmax(-1) if temperature == 0 else torch.multinomial((lg / temperature).softmax(-1).flatten(0, 1).cpu(), 1, generator=generator).view(B, k).to(p.device)
         return (to_verifier(d), lg) if return_logits else to_verifier(d)
@@ -94,11 +101,11 @@ def draft_chain(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculato
         out.append(to_verifier(d)); seen.append(lg)
         if j == k - 1: break
         g = o.hidden_states[0][rows, at]
-        tok[rows, at + 1], hid[rows, at + 1] = feed_ids(d), (g if feed == "prenorm" else _postnorm(draft, g))
+        tok[rows, at + 1], hid[rows, at + 1] = fed_ids(d), (g if feed == "prenorm" else _postnorm(draft, g))
         at = at + 1
     return (torch.stack(out, 1), torch.stack(seen, 1)) if return_logits else torch.stack(out, 1)
 
-# %% ../nbs/09b_chain.ipynb #04bb8fb9
+# %% ../nbs/09b_chain.ipynb #6c0c7279
 @torch.no_grad()
 def greedy_continuation(verifier, # the verifier, a `transformers` causal LM
                         ids:torch.LongTensor, # (B, P) prompts
@@ -168,8 +175,10 @@ def chain_acceptance(draft, # a converted draft (`EagleSpeculator` / `Eagle3Spec
     forced = {k: _walk(tf_acc, k, new_tokens) for k in range(1, k_max + 1)}
     return {"prompts": B, "prompt_tokens": P, "new_tokens": new_tokens,
             "chain": {k: _figures(s, k) for k, s in chain.items()}, "teacher_forced": {k: _figures(s, k) for k, s in forced.items()},
-            "accepted": chain, "estimate": "drafted as vLLM 0.33's EagleProposer drafts (own pre-norm state, own token, next position), "
-                                            "verified greedily on the verifier's own continuation"}
+            "accepted": chain, "estimate": ("drafted as vLLM 0.33's parallel drafting drafts (all k in one pass: the bonus slot, then k-1 mask slots)"
+                                            if drafts_in_one_pass(draft) else
+                                            "drafted as vLLM 0.33's EagleProposer drafts (own pre-norm state, own token, next position)")
+                                           + ", verified greedily on the verifier's own continuation"}
 
 # %% ../nbs/09b_chain.ipynb #4b598e7c
 @torch.no_grad()
