@@ -32,7 +32,7 @@ def verifier_name(source, # the verifier's resolved `Source`
     if m := _CACHE_PATH.search(str(source.root)): return f"{m.group(1)}/{m.group(2)}"
     return str(source.root)
 
-# %% ../nbs/11_convert.ipynb #6aa93a0e
+# %% ../nbs/11_convert.ipynb #45fb867a
 def convert_model(source=None, # the source draft: local path, Hugging Face id or URL
                   algorithm:str|Layout|None=None, # the `speculators_model_type` to write (see `LAYOUTS.algorithms`), a `Layout`, or None: detected
                   verifier=None, # the verifier the draft was trained for: local path, Hugging Face id or URL
@@ -68,7 +68,7 @@ def convert_model(source=None, # the source draft: local path, Hugging Face id o
     layout, evidence = (fixed, "given") if fixed else LAYOUTS.detect(ck, algorithm)
     chosen = f"{layout.name} ({layout.title}, writes {layout.algorithm}){', detected' if algorithm is None else ''}: {evidence}"
     log.debug(f"Layout: {chosen}")
-    layout.check_kwargs(algorithm_kwargs)
+    LAYOUTS.check_kwargs(layout, algorithm_kwargs)
     name = verifier_name_or_path or verifier_name(vck.source)
     plan = layout.plan(ck, vck, name, **algorithm_kwargs)
     head = [f"  layout     {chosen}", f"  source     {plan.variant} ({ck.weights}, {len(ck.keys())} tensors)", *[f"  note       {n}" for n in plan.notes]]

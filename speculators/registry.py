@@ -14,7 +14,7 @@ from .layouts import eagle, eagle3, modelopt, medusa, angelslim, peagle, format 
 # %% auto #0
 __all__ = ['LAYOUTS', 'Registry', 'not_a_draft']
 
-# %% ../nbs/07_registry.ipynb #2ffe5cf3
+# %% ../nbs/07_registry.ipynb #802e66cf
 class Registry:
     "The layouts that exist, by name, in the order they were given."
     def __init__(self,
@@ -65,6 +65,19 @@ class Registry:
         for l in self.for_algorithm(algorithm):
             for k, v in l.kwargs.items(): out.setdefault(k, v)
         return out
+
+    def check_kwargs(self,
+                     layout:Layout, # the layout the source was taken for
+                     given:dict, # the options given
+                    )->dict:
+        "`given`, checked against `layout`'s own options; an option that only other layouts writing the same type accept is named as theirs, since the source was not taken for them."
+        for k in given:
+            if k in layout.kwargs: continue
+            others = [l.name for l in self.for_algorithm(layout.algorithm) if k in l.kwargs]
+            raise UsageError(f"unknown algorithm kwarg {k!r} for the {layout.name} layout ({layout.title}), which the source was taken for"
+                             + (f"; it is an option of {', '.join(others)} sources" if others else "")
+                             + f"; accepted: {', '.join(layout.kwargs) or 'none'}")
+        return layout.check_kwargs(given)
 
 # %% ../nbs/07_registry.ipynb #399c89f9
 LAYOUTS = Registry(eagle.EagleLayout(), eagle3.Eagle3Layout(), modelopt.ModelOptLayout(), medusa.MedusaLayout(),

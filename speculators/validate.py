@@ -531,7 +531,7 @@ def summary_lines(report:dict, # a report of `validate_dir`
         out.append(f"  vLLM       ready for vLLM {VLLM_VERSION}" + "".join(f"\n  warning    {f['where']}: {f['problem']}; vLLM {f['vllm']}. Fix: {f['fix']}" for f in F))
     return out
 
-# %% ../nbs/09_validate.ipynb #f6ed62b4
+# %% ../nbs/09_validate.ipynb #425fff47
 def _plan(layout, ck, vck, converted_cfg, kwargs):
     try: return layout.plan(ck, vck, "", **kwargs)
     except SpeculatorsError:
@@ -608,7 +608,7 @@ def validate_conversion(converted, # the converted directory (local)
         if kwargs: raise UsageError(f"--algorithm-kwargs {json.dumps(kwargs)}: layout options plan a source, and none was given (--source)")
         return validate_trained(cdir, vck, device, agreement, min_acceptance, prompts, verifier_max_memory)
     layout, _ = LAYOUTS.detect(ck, algo)
-    layout.check_kwargs(kwargs)
+    LAYOUTS.check_kwargs(layout, kwargs)
     plan = _plan(layout, ck, vck, cck.config, kwargs)
     return validate_dir(cdir, layout, ck, vck, plan=plan, device=device, agreement=agreement, min_acceptance=min_acceptance,
                         prompts=prompts, verifier_max_memory=verifier_max_memory, what=f"{cdir} is not equivalent to {source}: ")
