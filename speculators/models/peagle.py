@@ -15,7 +15,7 @@ from .eagle3 import Eagle3Speculator, Eagle3SpeculatorConfig
 # %% auto #0
 __all__ = ['PEagleSpeculatorConfig', 'PEagleSpeculator']
 
-# %% ../../nbs/03c_models_peagle.ipynb #9d587d6c
+# %% ../../nbs/03c_models_peagle.ipynb #65727982
 class PEagleSpeculatorConfig(Eagle3SpeculatorConfig):
     "Config of a P-EAGLE draft in the Speculators format: an EAGLE-3 config with the token id of the parallel slots."
     model_type = "peagle_speculator"
@@ -28,8 +28,10 @@ class PEagleSpeculatorConfig(Eagle3SpeculatorConfig):
         super().__init__(speculators_model_type=speculators_model_type, **kwargs)
 
     def to_dict(self)->dict:
-        "Exactly the Speculators-format fields: EAGLE-3's and `mask_token_id`."
-        return {**super().to_dict(), "mask_token_id": self.mask_token_id}
+        "Exactly the Speculators-format fields: EAGLE-3's and `mask_token_id`; `fc_norm` and `norm_output`, when set, also in `transformer_layer_config`, the only place vLLM reads them for `peagle`."
+        d = {**super().to_dict(), "mask_token_id": self.mask_token_id}
+        d["transformer_layer_config"].update({f: True for f in ("fc_norm", "norm_output") if getattr(self, f)})
+        return d
     to_diff_dict = to_dict
 
 class PEagleSpeculator(Eagle3Speculator):
