@@ -101,7 +101,7 @@ def plan(self:PEagleLayout,
     p.notes.append(f"mask_token_id {mid}" + (" (given)" if mask_token_id is not None else " (from config.json)"))
     return p
 
-# %% ../../nbs/06f_peagle.ipynb #aa58573d
+# %% ../../nbs/06f_peagle.ipynb #cd2da1cd
 @patch
 def forward(self:PEagleLayout,
             sd, # source tensors by their source names
@@ -141,14 +141,9 @@ def sample_inputs(self:PEagleLayout,
     return {**Layout.sample_inputs(self, config, device, B, max(T, K + 2), seed), "parallel": max(1, K - 1)}
 
 @patch
-def summary(self:PEagleLayout,
-            out, # the output directory
-            verifier, # the verifier's name or path
-            plan): # the `Plan` that was written
-    "How to serve the result with vLLM (parallel drafting: `vllm serve DIR` sets it from the config)."
-    n = plan.config["speculators_config"]["proposal_methods"][0]["speculative_tokens"]
-    hub = not (Path(verifier).is_absolute() or Path(verifier).exists())
-    spec = f"{{\"method\": \"eagle3\", \"parallel_drafting\": true, \"model\": \"{out}\", \"num_speculative_tokens\": {n}}}"
-    return ([f"Serve with vLLM: vllm serve {out}   (loads the verifier {verifier}; parallel drafting of {n} tokens from the config)"] if hub else
-            [f"Serve with vLLM (the verifier is recorded as a local path; record its Hub id with --verifier-name-or-path to serve the directory alone):"]) + [
-            f"{'or: ' if hub else '  '}vllm serve {verifier} --speculative-config '{spec}'"]
+def serve_config(self:PEagleLayout,
+                 out, # the output directory
+                 n:int, # draft tokens per step
+                )->dict:
+    "EAGLE-3's, with parallel drafting (what vLLM's config translation sets for `peagle`)."
+    return {"method": "eagle3", "parallel_drafting": True, "model": str(out), "num_speculative_tokens": n}
