@@ -5,8 +5,8 @@
 #     bash tools/producer_env.sh NAME VENV_DIR
 #     VENV_DIR/bin/python -I tools/<producer>_fixture.py OUT_DIR ...
 #
-# NAME: upstream | specforge | modelopt-0.39 | modelopt-0.47 | angelslim | eagle (one branch each below, with
-# its pins and why they are what they are).
+# NAME: upstream | specforge | modelopt-0.39 | modelopt-0.47 | angelslim | eagle | dflash (one branch each below,
+# with its pins and why they are what they are).
 #
 # The same recipe for every producer (and the same as tools/vllm_env.sh):
 # - torch: the CPU build. `torch==2.13.0` is what resolves to a local CPU wheel here (PyPI's Linux torch is the
@@ -18,7 +18,7 @@
 # Idempotent: does nothing when VENV_DIR already has exactly these pins (the producer's, torch's, every package's)
 # and imports the producer's chain (check() below).
 set -euo pipefail
-USAGE="usage: producer_env.sh NAME VENV_DIR (NAME: upstream, specforge, modelopt-0.39, modelopt-0.47, angelslim, eagle)"
+USAGE="usage: producer_env.sh NAME VENV_DIR (NAME: upstream, specforge, modelopt-0.39, modelopt-0.47, angelslim, eagle, dflash)"
 NAME=${1:?$USAGE}
 VENV=${2:?$USAGE}
 TORCH_VERSION=2.13.0
@@ -270,6 +270,48 @@ case "$NAME" in
       from accelerate import Accelerator'
     FAIL="does not import eagle-llm's draft modules"
     HINT="$PY -I -c 'from eagle.model.cnets import Model; from eagle.model.ea_model import EaModel'";;
+
+  dflash)
+    # z-lab's own DFlash / DFlash2 draft classes (the `dflash` package on PyPI; 0.1.0 is its only release), as a
+    # judge for z-lab block-diffusion drafts:
+    #     VENV_DIR/bin/python -I zlab_dflash_fixture.py OUT_DIR --variant all
+    # - dflash 0.1.0 has no trainer and no exporter: its drafts (dflash.model.DFlashDraftModel, a
+    #   Qwen3PreTrainedModel) are saved and loaded with transformers' save_pretrained / from_pretrained.
+    # - torch: its [local] extra pins torch==2.13.0 on Linux (= TORCH_VERSION, the local CPU wheel); Jinja2==3.1.6 in
+    #   TORCH_DEPS is also that extra's pin.
+    # - dflash==0.1.0 with --no-deps: it declares datasets==5.0.1 and requests==2.34.2, which only dflash.benchmark
+    #   imports (dflash/__init__ loads it lazily, and dflash.model never does).
+    # - then only what the import chain of dflash.model (+ transformers' save_pretrained / from_pretrained and
+    #   safetensors) needs, found by trial (import and run the fixture, ModuleNotFoundError, add):
+    #     transformers==5.15.0: the [local] extra's pin; it wants huggingface-hub>=1.5,<2 (1.33.0) and
+    #       tokenizers>=0.22,<=0.23.0 (0.22.2);
+    #     tqdm==4.70.0: dflash's own pin (a core dependency);
+    #     httpx (+ httpcore, h11, idna, certifi): transformers.utils.hub and huggingface_hub import it at import.
+    #   Not needed (so not installed): typer / click (the transformers and hf CLIs), hf-xet (downloads), anyio.
+    DIST=dflash VERSION=0.1.0
+    TORCH_DEPS=(
+      filelock==4.3.2 fsspec==2026.9.0 Jinja2==3.1.6 MarkupSafe==3.0.4 mpmath==1.3.0 networkx==3.6.1 sympy==1.14.0
+      typing_extensions==4.16.0
+    )
+    PKGS=(
+      # transformers (dflash [local] pins 5.15.0) and what it and huggingface_hub import
+      transformers==5.15.0 huggingface_hub==1.33.0 tokenizers==0.22.2 safetensors==0.8.0 numpy==2.4.6
+      packaging==26.4 PyYAML==6.0.4 regex==2026.12.2
+      # dflash's own pin
+      tqdm==4.70.0
+      # huggingface_hub / transformers.utils.hub
+      httpx==0.29.0 httpcore==1.0.9 h11==0.16.0 idna==3.20 certifi==2026.10.19.post1
+    )
+    CHECK_FLAGS=(-I)
+    CHECK='
+      assert version("torch") == want_torch + "+cpu"
+      import dflash
+      assert dflash.__file__.startswith(sys.prefix), dflash.__file__
+      from dflash.model import DFlashDraftModel, DFlash2DraftModel, extract_context_feature
+      from transformers import Qwen3Config
+      from safetensors.torch import save_file, load_file'
+    FAIL="does not import z-lab's dflash.model"
+    HINT="$PY -I -c 'from dflash.model import DFlashDraftModel, DFlash2DraftModel'";;
 
   *) echo "producer_env: unknown NAME '$NAME'; $USAGE" >&2; exit 2;;
 esac
