@@ -455,7 +455,7 @@ REPORT_FIELDS = {  # field -> meaning; the schema of `validation.json`
     "ok": "whether the directory passed every check",
 }
 
-# %% ../nbs/09_validate.ipynb #c8d8404a
+# %% ../nbs/09_validate.ipynb #c6b8c533
 def validate_dir(path, # the directory to check: a conversion's staging directory, or a converted directory
                  layout:Layout, # the source's layout
                  ck:Checkpoint, # the source
@@ -494,8 +494,9 @@ def validate_dir(path, # the directory to check: a conversion's staging director
     report["vllm"] = [vars(f) for f in findings]
     equivalent = "error" not in report["equivalence"]  # agreement means something only for a draft that computes what its source did
     asked = agreement if agreement is not None or (prompts is None and verifier_max_memory is None) else True  # prompts or a budget: measure
-    skip = ("not asked for (--no-agreement)" if not agreement else None) if plan is not None else skip_agreement(vck, asked, min_acceptance,
-                                                                                                            sum(f.stat().st_size for f in Path(path).glob("*.safetensors")))
+    if layout.agreement_unsupported: skip = layout.agreement_unsupported
+    elif plan is not None: skip = "not asked for (--no-agreement)" if not agreement else None
+    else: skip = skip_agreement(vck, asked, min_acceptance, sum(f.stat().st_size for f in Path(path).glob("*.safetensors")))
     if equivalent and skip is None:
         try: report["agreement"] = measure_agreement(layout, path, vck, dev, prompts, verifier_max_memory)
         except (ValidationError, UsageError) as e:  # e.g. a verifier transformers cannot load as a causal LM, or built-in prompts its tokenizer cuts to 1 token
@@ -531,7 +532,7 @@ def summary_lines(report:dict, # a report of `validate_dir`
         out.append(f"  vLLM       ready for vLLM {VLLM_VERSION}" + "".join(f"\n  warning    {f['where']}: {f['problem']}; vLLM {f['vllm']}. Fix: {f['fix']}" for f in F))
     return out
 
-# %% ../nbs/09_validate.ipynb #425fff47
+# %% ../nbs/09_validate.ipynb #bbd5fc3c
 def _plan(layout, ck, vck, converted_cfg, kwargs):
     try: return layout.plan(ck, vck, "", **kwargs)
     except SpeculatorsError:
@@ -571,6 +572,7 @@ def validate_trained(cdir, # a local directory in the Speculators format that ha
     if "error" in report["runs"]: report["agreement_not_measured"] = "the draft does not load or run"
     elif problems: report["agreement_not_measured"] = f"vLLM {VLLM_VERSION} would misread the draft (see vllm): fix that first"
     elif not agreement: report["agreement_not_measured"] = "not asked for (--no-agreement)"
+    elif layout.agreement_unsupported: report["agreement_not_measured"] = layout.agreement_unsupported
     else: report["agreement"] = measure_agreement(layout, cdir, vck, dev, prompts, verifier_max_memory)
     report["ok"] = not problems
     if problems:

@@ -80,7 +80,7 @@ class DFlashSpeculatorConfig(PretrainedConfig):
         c = getattr(self.transformer_layer_config, "is_causal", None)
         return bool(c) if c is not None else not self.sliding_window_non_causal
 
-# %% ../../nbs/03d_models_dflash.ipynb #4096aa47
+# %% ../../nbs/03d_models_dflash.ipynb #59ef717f
 def _rotate(x, cos, sin): # x (B, heads, T, d); cos, sin (B, T, d)
     cos, sin = cos[:, None], sin[:, None]
     x1, x2 = x.chunk(2, -1)
@@ -126,7 +126,13 @@ class DFlashLayer(nn.Module):
         self.post_attention_layernorm = Qwen3RMSNorm(tl.hidden_size, eps=tl.rms_norm_eps)
         self.mlp = Qwen3MLP(tl)
 
-    def forward(self, x, ctx, cos, sin, mask):
+    def forward(self,
+                x:torch.Tensor, # (B, N, H) the block
+                ctx:torch.Tensor, # (B, C, H) the fused context
+                cos:torch.Tensor, # (B, C+N, d) RoPE at the context positions, then the block's
+                sin:torch.Tensor, # (B, C+N, d)
+                mask:torch.Tensor, # (B or 1, 1, N, C+N) bool: which keys each block query sees
+               )->torch.Tensor:
         "The block after this layer."
         x = x + self.self_attn(self.input_layernorm(x), ctx, cos, sin, mask)
         return x + self.mlp(self.post_attention_layernorm(x))
