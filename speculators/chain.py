@@ -38,11 +38,11 @@ def verifier_states(verifier, # a `transformers` causal LM
     return {"logits": out.logits.float(), "last": hs[-1],  # layers on several GPUs leave their states there: gathered on the last's
             "aux": torch.cat([hs[i].to(hs[-1].device) for i in aux_ids], -1) if aux_ids else None}
 
-# %% ../nbs/09b_chain.ipynb #5ad4a807
+# %% ../nbs/09b_chain.ipynb #1b7977e7
 def draft_aux_ids(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculator`)
                  )->list|None:
     "The verifier layers an EAGLE-3 draft reads (`output_hidden_states` indices), None for an EAGLE draft (it reads the last state)."
-    return getattr(draft.config, "eagle_aux_hidden_state_layer_ids", None)
+    return getattr(draft.config, "eagle_aux_hidden_state_layer_ids", None) or getattr(draft.config, "aux_hidden_state_layer_ids", None)  # EAGLE-3's name; DFlash's
 
 def draft_reads(draft, # a converted draft
                 st:dict, # `verifier_states` for it (with its `draft_aux_ids`)

@@ -153,7 +153,6 @@ class Layout:
     attach_defaults:dict|None = None  # `attach_draft`'s preset config for this family (None: cannot be attached)
     fixture = None  # the function that writes a tiny draft of this layout, `fixture(path, verifier, **options)` (tests and docs)
     recorded_options:tuple = ()  # options a later check may read from the converted config when the source cannot say (see `validate_conversion`)
-    agreement_unsupported:str|None = None  # why agreement with the verifier is not measured for this layout's drafts (None: it is)
 
     def __repr__(self): return f"<layout {self.name}: {self.title} -> {self.algorithm}>"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Load a Speculators-format eagle3 directory with vLLM's own code, on CPU, and report what it did.
+"""Load a Speculators-format eagle3 / peagle / dflash directory with vLLM's own code, on CPU, and report what it did.
 
 Run with the python of the venv made by `tools/vllm_env.sh VENV_DIR`:
 
@@ -15,27 +15,57 @@ What it runs, all of it vLLM's code (vLLM 0.33.0, platform forced to CPU with VL
 (a) config translation
     - `vllm.transformers_utils.config.maybe_override_with_speculators(DIR)`: what `vllm serve DIR` does
       (speculative config from the directory, verifier from `speculators_config.verifier.name_or_path`);
-    - `EngineArgs(model=VERIFIER, speculative_config={"model": DIR, "method": "eagle3", ...}).create_engine_config()`:
-      what `speculative_config={"model": DIR, "method": "eagle3"}` does; its draft `hf_config` is the
-      `SpeculatorsConfig` built by `vllm/transformers_utils/configs/speculators` and is reported field by field.
+    - `EngineArgs(model=VERIFIER, speculative_config={"model": DIR, "method": M, "num_speculative_tokens": N})
+      .create_engine_config()` with M = the directory's `speculators_model_type` ("eagle3"; "eagle3" plus
+      parallel_drafting for peagle; "dflash") and N = `proposal_methods[0].speculative_tokens`; its draft
+      `hf_config` is the `SpeculatorsConfig` built by `vllm/transformers_utils/configs/speculators` (update_eagle3 /
+      update_peagle / update_dflash) and is reported field by field.
 (b) model construction: single-process gloo "distributed" world (world size 1, TP 1, PP 1), the current vLLM
     config set, the verifier built by `get_model` (real weights from --verifier, else dummy weights from a
-    stand-in config), and the draft built by `DefaultModelLoader.load_model` with the config the EAGLE proposer
-    uses (`EagleProposer._create_draft_vllm_config`, `get_draft_load_config`, model tag "eagle_head").
+    stand-in config), then the draft:
+    - eagle3 / peagle: `DefaultModelLoader.load_model` with the config the EAGLE proposer uses
+      (`EagleProposer._create_draft_vllm_config`, `get_draft_load_config`, model tag "eagle_head");
+    - dflash: vLLM's own DFlash proposer object is constructed on CPU and its `load_model(verifier)` is called,
+      so the draft vllm config, the load config, the model tag and the embedding / lm_head sharing are vLLM's:
+      by default the Model Runner V2 `DFlashSpeculator` (v1/worker/gpu/spec_decode/dflash/: `load_dflash_model`,
+      draft config = replace(attention_config.use_non_causal = dflash_has_any_non_causal(hf_config),
+      backend = speculative_config.attention_backend), model tag "dflash_head"), which is what `vllm serve` uses on
+      a GPU with Triton; with --dflash-runner v1 the V1 `DFlashProposer` (v1/spec_decode/dflash.py:
+      `_create_draft_vllm_config`, model tag "eagle_head", `_maybe_share_embeddings` / `_maybe_share_lm_head`),
+      which is what vLLM picks when Triton is missing (as on this CPU venv). Both build
+      `DFlashQwen3ForCausalLM` (model_executor/models/qwen3_dflash.py) through `get_model`; the attention layers
+      get vLLM's CPU_ATTN backend (it supports non-causal attention). The proposer's own checks run as in
+      serving: V2 refuses `sample_from_anchor: true` and a mask token it cannot read; V1 ignores sample_from_anchor.
 (c) the loader is `DefaultModelLoader` with two hooks and nothing else changed: right after the model is
     created every parameter and persistent buffer is filled with a sentinel (NaN; int64 min for integer
     tensors), and every parameter's `weight_loader` is wrapped to record which checkpoint tensor it received.
-    The weights then go through vLLM's own file iterator and `Eagle3LlamaForCausalLM.load_weights`
-    (its `midlayer.`->`layers.0.` mapping, q/k/v and gate/up stacking, `d2t`->`draft_id_to_target_id`).
+    The weights then go through vLLM's own file iterator and the draft class's own `load_weights`:
+    `Eagle3LlamaForCausalLM.load_weights` (its `midlayer.`->`layers.0.` mapping, q/k/v and gate/up stacking,
+    `d2t`->`draft_id_to_target_id`) or `DFlashQwen3ForCausalLM.load_weights` (`model.` prefix on every name but
+    `lm_head*` / `d2t`, `t2d` dropped, `mask_hidden` asserted absent, q/k/v and gate/up stacking, an optional
+    `mask_embedding.pt` next to the weights). For dflash the hook sits in `get_model_loader`, which is what the
+    proposer's `get_model` calls: it returns this loader only where vLLM itself chose `DefaultModelLoader`.
 (d) report: tensors not consumed, parameters still (partly) holding the sentinel, values that differ from
     the file (after undoing the q/k/v and gate/up stacking), d2t, and the embedding / lm_head sharing decided
-    by vLLM's own `EagleProposer._maybe_share_embeddings` / `_maybe_share_lm_head` against the verifier.
+    by vLLM's own code against the verifier (eagle3: `EagleProposer._maybe_share_embeddings` /
+    `_maybe_share_lm_head`; dflash: the proposer's `load_model`, checked afterwards by module identity).
+    For dflash also: the `dflash_config` vLLM derived (mask_token_id, target_layer_ids, causal,
+    sample_from_anchor), each layer's causality / sliding window / attention backend, the fields vLLM defaulted,
+    and cheap functional checks (fc, embedding, logits, the context K/V path through vLLM's modules). Not run:
+    the query pass (it needs attention metadata and a KV cache) and `precompute_and_store_context_kv` itself
+    (its fused `torch.ops._C` kernels are not in this CUDA wheel run on CPU; the report says so).
+    `model.mask_embedding` stays unfilled without a `mask_embedding.pt` and is then never read by vLLM's forward:
+    it is listed apart, not as a failure.
 
 Exit status 0 only when every checkpoint tensor was consumed (vLLM skips `t2d` by design; it is checked
 against `d2t` instead), every parameter was filled (or replaced by the verifier's at the sharing step),
-every loaded value equals the file, the cheap functional checks pass, and no eagle3 field that changes
-the draft's computation was silently defaulted by vLLM. 1 otherwise (including vLLM's loader raising);
-2 when vLLM refused the directory's config or something unexpected failed.
+every loaded value equals the file, the cheap functional checks pass, and no field that changes the draft's
+computation was silently defaulted by vLLM (eagle3: norm_before_residual; dflash: sliding_window_non_causal,
+sample_from_anchor, the RoPE theta) or is served differently from what the file says (dflash:
+`sliding_window_non_causal: false` makes full-attention layers causal too; more query tokens per request than
+`block_size`; aux layer ids the verifier does not have). 1 otherwise (including vLLM's loader raising);
+2 when vLLM refused the directory's config (translation, engine config, or the DFlash proposer's own checks,
+e.g. a missing mask_token_id or sample_from_anchor true) or something unexpected failed.
 The JSON report goes to stdout; vLLM's logs go to stderr.
 """
 import argparse, json, logging, os, sys, tempfile, time
@@ -55,6 +85,16 @@ EAGLE3_DEFAULTS = {"norm_before_residual": True, "norm_before_fc": False, "fc_no
 # peagle (update_peagle): norm_before_residual defaults to False; fc_norm / norm_output are not copied (read only from
 # transformer_layer_config); mask_token_id is required and becomes `pard_token`, the token of the parallel slots.
 PEAGLE_DEFAULTS = {"norm_before_residual": False, "norm_before_fc": False}
+# dflash (update_dflash, DFlashQwen3ForCausalLM): what vLLM reads from the top level when absent, and what it then uses.
+# sliding_window_non_causal -> dflash_config.causal = not value (an all-layer override); sample_from_anchor -> dflash_config;
+# mask_token_id and aux_hidden_state_layer_ids are required (KeyError). block_size is never read (N = speculative_tokens).
+DFLASH_DEFAULTS = {"sliding_window_non_causal": True, "sample_from_anchor": False,
+                   "draft_vocab_size": "vocab_size", "target_hidden_size": "hidden_size"}
+DFLASH_COMPUTATION = ("sliding_window_non_causal", "sample_from_anchor")   # defaulted -> a problem
+# transformer_layer_config fields DFlashQwen3ForCausalLM reads with a default (a wrong one shows as a shape error at load,
+# or is the Qwen3 standard: reported, not a problem)
+DFLASH_LAYER_DEFAULTS = {"head_dim": "hidden_size // num_attention_heads", "attention_bias": False, "is_neox_style": True,
+                         "use_aux_hidden_state": True, "logit_scale": 1.0}
 SENTINEL_INT = -(2**63)
 
 
@@ -81,7 +121,7 @@ def _jsonable(v):
 def _stand_in_verifier(cfg: dict, tmp: Path) -> Path:
     "A config-only Llama verifier shaped as the draft says (hidden = target_hidden_size, vocab = V), for when none is given."
     tl = cfg["transformer_layer_config"]
-    ids = cfg.get("eagle_aux_hidden_state_layer_ids") or [2]
+    ids = cfg.get("eagle_aux_hidden_state_layer_ids") or cfg.get("aux_hidden_state_layer_ids") or [2]   # eagle3 / dflash
     H = cfg.get("target_hidden_size") or tl["hidden_size"]
     nh = tl.get("num_attention_heads", 4)
     vc = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": H,
@@ -96,7 +136,7 @@ def _stand_in_verifier(cfg: dict, tmp: Path) -> Path:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("converted_dir", nargs="+", help="Speculators-format eagle3 directories (config.json + *.safetensors), "
+    ap.add_argument("converted_dir", nargs="+", help="Speculators-format eagle3 / peagle / dflash directories (config.json + *.safetensors), "
                     "loaded one after the other in this process (vLLM is imported once)")
     ap.add_argument("--verifier", action="append", help="local verifier directory: once for all the directories, or once for each, "
                     "in order (default: speculators_config.verifier.name_or_path when it is a local directory or in the local "
@@ -104,6 +144,9 @@ def main(argv=None) -> int:
     ap.add_argument("--dtype", default="float32", help="model dtype vLLM builds with (default float32: exact comparisons)")
     ap.add_argument("--without-method", action="store_true",
                     help="also show what speculative_config={'model': DIR} (no method) resolves to")
+    ap.add_argument("--dflash-runner", choices=("v2", "v1"), default="v2",
+                    help="dflash only: which vLLM proposer builds the draft: v2 = Model Runner V2's DFlashSpeculator (what "
+                    "`vllm serve` uses on a GPU with Triton; default), v1 = the V1 DFlashProposer (vLLM's fallback without Triton)")
     a = ap.parse_args(argv)
     vers = a.verifier or [None]
     if len(vers) not in (1, len(a.converted_dir)):
@@ -191,13 +234,17 @@ def _main(a, rep) -> int:
     except Exception as e:
         conf["speculators_translation"] = {"error": _err(e)}
     peagle = raw.get("speculators_model_type") == "peagle"
-    missing = {k: v for k, v in (PEAGLE_DEFAULTS if peagle else EAGLE3_DEFAULTS).items() if k not in raw}
-    conf["fields_missing_defaulted_by_vllm"] = missing
-    if "norm_before_residual" in missing and not peagle:
-        problems.append("config.json has no norm_before_residual: vLLM reads it as True (the EAGLE-3 default is False)")
-    if not raw.get("eagle_aux_hidden_state_layer_ids"):
-        conf["aux_ids_missing"] = True
-        problems.append("config.json has no eagle_aux_hidden_state_layer_ids: vLLM falls back to the verifier's default (2, N//2, N-3)")
+    dflash = raw.get("speculators_model_type") == "dflash"
+    if dflash:
+        _dflash_config_checks(raw, conf, problems)
+    else:
+        missing = {k: v for k, v in (PEAGLE_DEFAULTS if peagle else EAGLE3_DEFAULTS).items() if k not in raw}
+        conf["fields_missing_defaulted_by_vllm"] = missing
+        if "norm_before_residual" in missing and not peagle:
+            problems.append("config.json has no norm_before_residual: vLLM reads it as True (the EAGLE-3 default is False)")
+        if not raw.get("eagle_aux_hidden_state_layer_ids"):
+            conf["aux_ids_missing"] = True
+            problems.append("config.json has no eagle_aux_hidden_state_layer_ids: vLLM falls back to the verifier's default (2, N//2, N-3)")
 
     # verifier: the model vLLM is served with
     tmp = Path(tempfile.mkdtemp(prefix="vllm_load_"))
@@ -237,20 +284,37 @@ def _main(a, rep) -> int:
         if conf["pard_token"] != raw.get("mask_token_id") or conf["pard_token"] is None:
             problems.append(f"vLLM's pard_token is {conf['pard_token']!r}, config.json's mask_token_id {raw.get('mask_token_id')!r}")
         if not getattr(sc, "parallel_drafting", False): problems.append("vLLM does not draft this peagle directory in parallel")
+    if dflash:
+        _dflash_translation(raw, vc, sc, hf, conf, problems)
     keys = ("architectures", "model_type", "hidden_size", "target_hidden_size", "intermediate_size", "num_hidden_layers",
             "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size", "draft_vocab_size",
             "norm_before_residual", "norm_before_fc", "fc_norm", "norm_output", "eagle_aux_hidden_state_layer_ids",
             "num_aux_hidden_states", "eagle_config", "rms_norm_eps", "rope_parameters", "max_position_embeddings",
             "tie_word_embeddings", "attention_bias")
+    if dflash:
+        keys += ("dflash_config", "layer_types", "sliding_window", "is_causal", "use_aux_hidden_state", "is_neox_style",
+                 "logit_scale", "hidden_act", "mask_token_id")
     conf["draft_hf_config"] = {k: _jsonable(getattr(hf, k, None)) for k in keys}
-    # which aux layers the verifier will emit (GPUModelRunner._get_eagle3_aux_layers_from_config, else the model default)
+    # which aux layers the verifier will emit (GPUModelRunner._get_eagle3_aux_layers_from_config, else the model default;
+    # dflash with Model Runner V2: eagle3_utils.get_eagle3_aux_layers_from_config, what DFlashSpeculator and the fc size use)
     try:
-        from vllm.v1.worker.gpu_model_runner import GPUModelRunner
         from types import SimpleNamespace
-        conf["aux_layers_from_draft_config"] = _jsonable(
-            GPUModelRunner._get_eagle3_aux_layers_from_config(SimpleNamespace(speculative_config=sc)))
+        if dflash and a.dflash_runner == "v2":
+            from vllm.v1.worker.gpu.spec_decode.eagle.eagle3_utils import get_eagle3_aux_layers_from_config
+            conf["aux_layers_from_draft_config"] = _jsonable(get_eagle3_aux_layers_from_config(sc))
+        else:
+            from vllm.v1.worker.gpu_model_runner import GPUModelRunner
+            conf["aux_layers_from_draft_config"] = _jsonable(
+                GPUModelRunner._get_eagle3_aux_layers_from_config(SimpleNamespace(speculative_config=sc)))
     except Exception as e:
         conf["aux_layers_from_draft_config"] = f"could not ask GPUModelRunner: {_err(e)}"
+    if dflash:   # the verifier captures aux id L = the residual stream entering layer L, for L in 0..num_hidden_layers
+        nl = vc.model_config.get_total_num_hidden_layers()
+        aux = conf["aux_layers_from_draft_config"]
+        bad = [i for i in aux if not 0 <= i <= nl] if isinstance(aux, list) else []
+        if bad:
+            problems.append(f"aux layer ids {bad} are outside the verifier's 0..{nl}: it never emits them (fc then gets fewer "
+                            "features than it was built for: ValueError at the first step)")
     if a.without_method:
         try:
             vc2 = EngineArgs(model=verifier, speculative_config={"model": str(draft_dir), "num_speculative_tokens": 3},
@@ -331,8 +395,11 @@ def _main(a, rep) -> int:
             by_param = {}
             for p, f, s in self.received: by_param.setdefault(p, []).append((order.get(s, 0) if s is not None else 0, f))
             self.mismatch, self.where, self.padded = {}, {}, {}
+            self.not_from_file = []   # parameters whose weight_loader got a tensor not read from the safetensors (dflash: mask_embedding.pt)
             for p, parts in by_param.items():
                 files = [f for _, f in sorted(parts, key=lambda x: x[0])]
+                if None in files:
+                    self.not_from_file.append(p); continue
                 self.where[p] = files
                 exp = torch.cat([self.file[f].to(sd[p].dtype) for f in files], 0) if len(files) > 1 else self.file[files[0]].to(sd[p].dtype)
                 got = sd[p].detach()
@@ -354,6 +421,8 @@ def _main(a, rep) -> int:
         from dataclasses import replace as _replace
         target = get_model(vllm_config=vc, load_config=None if has_weights else _replace(vc.load_config, load_format="dummy"))
         lap("verifier_load_s")
+        if dflash:
+            return _dflash_load(a, rep, vc, sc, hf, raw, target, SentinelLoader, coll, timings, lap, tmp)
         draft_vc = EagleProposer._create_draft_vllm_config(SimpleNamespace(speculative_config=sc, vllm_config=vc))
         loader = SentinelLoader(get_draft_load_config(draft_vc))
         try:

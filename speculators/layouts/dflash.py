@@ -134,7 +134,7 @@ def zlab_dflash_forward(sd, # source tensors by their z-lab names
     cap = val("final_logit_softcapping")
     return torch.tanh(logits / cap) * cap if cap else logits
 
-# %% ../../nbs/06h_dflash.ipynb #e7e2e8e6
+# %% ../../nbs/06h_dflash.ipynb #b1077cb8
 class DFlashLayout(Layout):
     "z-lab's DFlash drafts into the Speculators `dflash` format."
     name, title, algorithm = "dflash", "DFlash (z-lab)", "dflash"
@@ -145,7 +145,6 @@ class DFlashLayout(Layout):
                        "draft_vocab_size", "target_hidden_size")
     recorded_options = ("mask_token_id",)
     fixture = staticmethod(make_zlab_dflash_draft)
-    agreement_unsupported = "block acceptance of DFlash drafts is not measured yet (their blocks are not EAGLE chains)"
 
 @patch
 def detect(self:DFlashLayout,
