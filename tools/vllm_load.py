@@ -291,7 +291,8 @@ def _main(a, rep) -> int:
             "norm_before_residual", "norm_before_fc", "fc_norm", "norm_output", "eagle_aux_hidden_state_layer_ids",
             "num_aux_hidden_states", "eagle_config", "rms_norm_eps", "rope_parameters", "max_position_embeddings",
             "tie_word_embeddings", "attention_bias")
-    if dflash:
+    if dflash:   # the eagle3-only fields are not read for dflash
+        keys = tuple(k for k in keys if k not in ("norm_before_residual", "norm_before_fc", "fc_norm", "norm_output", "num_aux_hidden_states"))
         keys += ("dflash_config", "layer_types", "sliding_window", "is_causal", "use_aux_hidden_state", "is_neox_style",
                  "logit_scale", "hidden_act", "mask_token_id")
     conf["draft_hf_config"] = {k: _jsonable(getattr(hf, k, None)) for k in keys}
@@ -545,6 +546,253 @@ def _main(a, rep) -> int:
     rep["timings"] = timings
     rep["ok"] = not problems
     import shutil; shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if rep["ok"] else 1
+
+
+def _dflash_config_checks(raw: dict, conf: dict, problems: list) -> None:
+    "dflash (a): the fields update_dflash / DFlashQwen3ForCausalLM default when the file has none, and settings vLLM serves otherwise."
+    tl = raw.get("transformer_layer_config") or {}
+    missing = {k: v for k, v in DFLASH_DEFAULTS.items() if k not in raw}
+    missing.update({f"transformer_layer_config.{k}": v for k, v in DFLASH_LAYER_DEFAULTS.items() if k not in tl})
+    if "rope_theta" not in (tl.get("rope_parameters") or {}) and "rope_theta" not in tl:
+        missing["transformer_layer_config.rope_parameters.rope_theta"] = 1e6
+        problems.append("transformer_layer_config has no RoPE theta: vLLM's DFlash layers use 1e6 (set_default_rope_theta)")
+    conf["fields_missing_defaulted_by_vllm"] = missing
+    if "sliding_window_non_causal" in missing:
+        problems.append("config.json has no sliding_window_non_causal: vLLM reads it as True (dflash_config.causal false: "
+                        "every draft layer attends non-causally inside the query block)")
+    if "sample_from_anchor" in missing:
+        problems.append("config.json has no sample_from_anchor: vLLM reads it as False (the anchor is the bonus token; "
+                        "only the N mask slots are sampled)")
+    lt = tl.get("layer_types")
+    if raw.get("sliding_window_non_causal") is False and tl.get("is_causal") is None \
+            and (not lt or any(t != "sliding_attention" for t in lt)):
+        problems.append("sliding_window_non_causal is false: vLLM turns it into dflash_config.causal=true, an override for "
+                        "every layer, so the full-attention layers are served causal too, not only the sliding-window ones")
+    if tl.get("is_causal") is not None:
+        conf["is_causal_in_transformer_layer_config_overrides_dflash_config_causal"] = tl["is_causal"]
+    req = [k for k in ("mask_token_id", "aux_hidden_state_layer_ids") if k not in raw]
+    if req: conf["required_fields_missing"] = req   # update_dflash indexes them: vLLM raises KeyError below
+
+
+def _dflash_translation(raw: dict, vc, sc, hf, conf: dict, problems: list) -> None:
+    "dflash (a): what vLLM derived from the directory (dflash_config, aux ids, the number of query tokens)."
+    from vllm.model_executor.models.qwen3_dflash import dflash_has_any_non_causal
+    dc = dict(getattr(hf, "dflash_config", None) or {})
+    N, V = sc.num_speculative_tokens, vc.model_config.get_vocab_size()
+    aux = raw.get("aux_hidden_state_layer_ids") or []
+    d = conf["dflash"] = {
+        "dflash_config": _jsonable(dc),
+        "eagle_aux_hidden_state_layer_ids": _jsonable(getattr(hf, "eagle_aux_hidden_state_layer_ids", None)),
+        "num_speculative_tokens": N, "query_tokens_per_request": 1 + N, "block_size_in_file_not_read_by_vllm": raw.get("block_size"),
+        "any_layer_non_causal": dflash_has_any_non_causal(hf)}
+    if dc.get("mask_token_id") != raw.get("mask_token_id"):
+        problems.append(f"vLLM's dflash_config.mask_token_id is {dc.get('mask_token_id')!r}, config.json's {raw.get('mask_token_id')!r}")
+    if dc.get("target_layer_ids") != [i - 1 for i in aux] or list(getattr(hf, "eagle_aux_hidden_state_layer_ids", None) or []) != aux:
+        problems.append(f"vLLM's target_layer_ids {dc.get('target_layer_ids')} / aux ids do not follow config.json's "
+                        f"aux_hidden_state_layer_ids {aux}")
+    m = raw.get("mask_token_id")
+    if isinstance(m, int) and not 0 <= m < V:
+        problems.append(f"mask_token_id {m} is outside the verifier's vocabulary 0..{V - 1}: the shared embedding cannot embed the mask slots")
+    bs = raw.get("block_size")
+    if isinstance(bs, int) and 1 + N > bs:
+        problems.append(f"vLLM drafts 1 + num_speculative_tokens = {1 + N} query tokens per request (it never reads block_size) "
+                        f"but config.json's block_size is {bs}: positions beyond the trained block")
+    if not getattr(sc, "parallel_drafting", False):
+        problems.append("vLLM does not draft this dflash directory in parallel")
+
+
+def _dflash_load(a, rep, vc, sc, hf, raw, target, SentinelLoader, coll, timings, lap, tmp) -> int:
+    """dflash (b)-(d): vLLM's own DFlash proposer (V2 DFlashSpeculator, or V1 DFlashProposer) is constructed and its
+    load_model builds, loads and shares the draft; the sentinel loader is handed out by get_model_loader."""
+    import shutil
+    import torch
+    import vllm.model_executor.model_loader as ml
+    from vllm.model_executor.model_loader import DefaultModelLoader
+    from vllm.distributed import destroy_distributed_environment, destroy_model_parallel
+    problems, conf = rep["problems"], rep["config"]
+    draft_dir = Path(rep["converted_dir"])
+    v2 = a.dflash_runner == "v2"
+
+    def stop(code):
+        rep["ok"] = False; rep["vllm_warnings"] = coll.records; rep["timings"] = timings
+        return code
+
+    run = conf["dflash"]["runner"] = {
+        "used": ("Model Runner V2: DFlashSpeculator.load_model -> load_dflash_model (v1/worker/gpu/spec_decode/dflash/utils.py), "
+                 "model tag dflash_head") if v2 else
+                ("V1: DFlashProposer.load_model -> SpecDecodeBaseProposer._get_model with DFlashProposer._create_draft_vllm_config "
+                 "(v1/spec_decode/dflash.py), model tag eagle_head"),
+        "vllm_would_pick_on_this_machine": "v2" if vc.use_v2_model_runner else "v1 (Model Runner V2 requires Triton)",
+        "on_a_gpu_with_triton": "v2, unless VLLM_USE_V2_MODEL_RUNNER=0"}
+    if v2:
+        from vllm.v1.worker.gpu.spec_decode.dflash.speculator import DFlashSpeculator as Proposer
+    else:
+        from vllm.v1.spec_decode.dflash import DFlashProposer as Proposer
+    try:   # the proposer's own checks, as at engine start (V2: sample_from_anchor, the mask token id)
+        prop = Proposer(vc, torch.device("cpu"))
+    except Exception as e:
+        problems.append(f"vLLM's {Proposer.__name__} refused the draft config: {_err(e)}")
+        return stop(2)
+    run["parallel_drafting_token_id"] = _jsonable(prop.parallel_drafting_token_id)
+    run["draft_attention_non_causal"] = bool(prop.requires_non_causal if v2 else not prop.dflash_causal)
+    if not isinstance(prop.parallel_drafting_token_id, int):
+        problems.append(f"vLLM's mask token for the parallel slots is {prop.parallel_drafting_token_id!r}, not a token id")
+    if not v2 and (getattr(hf, "dflash_config", None) or {}).get("sample_from_anchor"):
+        problems.append("sample_from_anchor is true but the V1 DFlashProposer never reads it: it samples only the N mask slots "
+                        "(anchor = bonus token), not what the draft was trained for (V2 refuses the directory)")
+
+    made, chosen = [], []
+    real_get_model_loader = ml.get_model_loader
+    def get_model_loader(load_config):   # what vLLM's get_model calls: hand out the hooked loader where vLLM chose the default one
+        chosen_loader = real_get_model_loader(load_config)
+        chosen.append(f"{type(chosen_loader).__name__} (load_format {load_config.load_format!r})")
+        if type(chosen_loader) is not DefaultModelLoader:
+            raise RuntimeError(f"vLLM chose {chosen[-1]} for the draft: this tool hooks only DefaultModelLoader")
+        made.append(SentinelLoader(load_config)); return made[-1]
+    ml.get_model_loader = get_model_loader
+    try:
+        prop.load_model(target)
+    except Exception as e:
+        loader = made[-1] if made else None
+        stage = ("before the model was built" if loader is None else "model construction" if not hasattr(loader, "filled")
+                 else "load_weights" if not hasattr(loader, "unconsumed") else "after load_weights (sharing)")
+        problems.append(f"vLLM's loader raised ({stage}): {_err(e)}")
+        rep["load"] = {"stage": stage, "error": _err(e), "loader_chosen_by_vllm": chosen,
+                       "tensors_in_file": sorted(getattr(loader, "file", None) or {})}
+        if stage == "model construction":
+            rep["load"]["note"] = ("DFlashQwen3ForCausalLM could not be built here, so its load_weights did not run; "
+                                   "the error above is vLLM's own")
+        return stop(1)
+    finally:
+        ml.get_model_loader = real_get_model_loader
+    lap("draft_build_and_load_s")
+    loader, draft = made[-1], prop.model
+
+    # ------------------------------------------------------------ (d) report
+    run["layers"] = [{"kv_cache_layer": n, "causal": c, "sliding_window": l.self_attn.sliding_window,
+                      "attention_backend": type(l.self_attn.attn.impl).__name__}
+                     for n, c, l in zip(draft.get_draft_kv_cache_layer_names(), draft.get_draft_attn_causal(), draft.model.layers)]
+    run["rope_parameters_used"] = _jsonable(getattr(hf, "rope_parameters", None))
+    ld = rep["load"] = {"model_class": type(draft).__name__, "loader_chosen_by_vllm": chosen,
+                        "tensors_in_file": {n: list(t.shape) for n, t in loader.file.items()},
+                        "tensor_to_parameter": {p: f for p, f in sorted(loader.where.items())},
+                        "sentinel_filled": len(loader.filled),
+                        "non_persistent_buffers_not_filled": loader.non_persistent,
+                        "mask_embedding_pt": {"present": (draft_dir / "mask_embedding.pt").exists(),
+                                              "used_by_vllm": bool(draft.model.has_separate_mask_embedding)}}
+    if loader.unwrapped: ld["weight_loader_not_wrapped"] = loader.unwrapped
+    if loader.not_from_file: ld["loaded_from_outside_the_safetensors"] = loader.not_from_file
+    ld["unconsumed_tensors"] = [n for n in loader.unconsumed if n != "t2d"]
+    ld["skipped_by_vllm_by_design"] = [n for n in loader.unconsumed if n == "t2d"]
+    if ld["unconsumed_tensors"]: problems.append(f"tensors vLLM did not load: {ld['unconsumed_tensors']}")
+    ld["value_mismatches"] = loader.mismatch
+    ld["vocab_padding"] = loader.padded
+    ld["buffers_not_in_checkpoint_left_at_init_value"] = loader.buffers_at_init
+    if loader.mismatch: problems.append(f"parameters whose loaded values differ from the file: {sorted(loader.mismatch)}")
+
+    # d2t: DFlashQwen3ForCausalLM has draft_id_to_target_id only when draft_vocab_size != the verifier's vocabulary
+    Vd, V, H = hf.draft_vocab_size, vc.model_config.get_vocab_size(), hf.hidden_size
+    d2t = {"draft_vocab_size": Vd, "verifier_vocab_size": V, "in_file": "d2t" in loader.file,
+           "has_draft_id_to_target_id": draft.draft_id_to_target_id is not None}
+    if draft.draft_id_to_target_id is not None:
+        d2t["loaded"] = "draft_id_to_target_id" not in loader.unfilled
+        if "d2t" in loader.file:
+            tgt = torch.arange(Vd) + loader.file["d2t"].long()
+            d2t["targets_distinct_and_in_range"] = bool(tgt.unique().numel() == Vd and tgt.min() >= 0 and tgt.max() < V)
+            if not d2t["targets_distinct_and_in_range"]: problems.append("d2t maps draft ids outside/onto each other")
+        else:
+            problems.append("draft vocabulary differs from the verifier's but no d2t: vLLM's map stays unfilled (zeros at runtime)")
+    ld["d2t"] = d2t
+
+    # sharing with the verifier: done by the proposer's load_model above; checked by identity
+    emb_shared = draft.model.embed_tokens is target.model.embed_tokens
+    head_shared = draft.lm_head is getattr(target, "lm_head", None)
+    ld["embed_tokens"] = {"has_own_embed_tokens": getattr(draft, "has_own_embed_tokens", None),
+                          "status": "shared from verifier" if emb_shared else
+                          ("own (from the file)" if "model.embed_tokens.weight" not in loader.unfilled else "UNFILLED"),
+                          "decided_by": ("load_dflash_model: maybe_share_target_embed/_should_share (the verifier's module unless "
+                                         "the draft ships its own copy that differs; no width check)") if v2 else
+                                        ("DFlashProposer.load_model: SpecDecodeBaseProposer._maybe_share_embeddings (the "
+                                         "verifier's unless the draft ships a different copy, and only when the widths match)")}
+    ld["lm_head"] = {"has_own_lm_head": getattr(draft, "has_own_lm_head", None),
+                     "status": "shared from verifier" if head_shared else
+                     ("own (from the file)" if "lm_head.weight" not in loader.unfilled else "UNFILLED"),
+                     "decided_by": ("load_dflash_model: shared unless hf_config.has_own_lm_head or the draft ships a "
+                                    "different lm_head") if v2 else "SpecDecodeBaseProposer._maybe_share_lm_head"}
+    if head_shared and Vd != V:
+        problems.append(f"no lm_head.weight in the checkpoint while draft_vocab_size {Vd} != {V}: vLLM shares the verifier's "
+                        f"{V}-row head under a {Vd}-column LogitsProcessor (wrong draft logits)")
+    if emb_shared and target.model.embed_tokens.weight.shape[-1] != H:
+        problems.append(f"vLLM shares the verifier's embedding ({target.model.embed_tokens.weight.shape[-1]} wide) with a "
+                        f"draft of hidden_size {H}")
+    shared = ({"model.embed_tokens.weight"} if emb_shared else set()) | ({"lm_head.weight"} if head_shared else set())
+    # mask_embedding: a parameter always built, loaded only from mask_embedding.pt, read only when that file was used
+    unused = set() if draft.model.has_separate_mask_embedding else {"model.mask_embedding"}
+    ld["unfilled_but_unused_by_vllm_forward"] = sorted(unused & set(loader.unfilled))
+    ld["unfilled_parameters"] = {k: v for k, v in loader.unfilled.items() if k not in shared and k not in unused}
+    ld["shared_from_verifier"] = sorted(shared & set(loader.unfilled)) + sorted(shared - set(loader.unfilled))
+    if ld["unfilled_parameters"]:
+        problems.append(f"parameters vLLM left unfilled: {sorted(ld['unfilled_parameters'])}")
+
+    # cheap functional checks on the loaded module. Not run: the query pass (attention metadata + a KV cache).
+    fn = ld["functional"] = {}
+    dt = vc.model_config.dtype
+    with torch.no_grad():
+        try:
+            aux = conf.get("aux_layers_from_draft_config")
+            Hv = vc.model_config.get_hidden_size()
+            fc_in = draft.model.fc.input_size if draft.model.use_aux_hidden_state else None
+            emitted = len(aux) * Hv if isinstance(aux, list) else None
+            conf["aux_states_emitted_vs_fc_expects"] = {"aux_layers": aux, "verifier_hidden_size": Hv,
+                                                        "features_emitted": emitted, "fc_input_size": fc_in}
+            if fc_in is not None and emitted != fc_in:
+                problems.append(f"the verifier will emit {emitted} aux features ({aux} x {Hv}) but vLLM built fc for {fc_in}: "
+                                "ValueError in combine_hidden_states at the first step")
+            bad = []
+            if fc_in is not None:
+                x = draft.combine_hidden_states(torch.randn(3, fc_in, dtype=dt))
+                fn["combine_hidden_states"] = {"fc_input": fc_in, "out_shape": list(x.shape), "finite": bool(torch.isfinite(x).all())}
+            ids = sorted({*range(min(V, 7))} | ({prop.parallel_drafting_token_id} if isinstance(prop.parallel_drafting_token_id, int)
+                                                 and 0 <= prop.parallel_drafting_token_id < V else set()))
+            e = draft.embed_input_ids(torch.tensor(ids))
+            fn["embed_input_ids"] = {"ids_incl_mask_token": ids, "out_shape": list(e.shape), "finite": bool(torch.isfinite(e).all())}
+            if e.shape[-1] != H: bad.append("embed_input_ids width")
+            if "draft_id_to_target_id" in loader.unfilled:
+                fn["compute_logits"] = {"skipped": "draft_id_to_target_id unfilled"}
+            else:
+                lg = draft.compute_logits(torch.randn(2, H, dtype=dt))
+                cols = int(torch.isfinite(lg[0]).sum())
+                fn["compute_logits"] = {"out_shape": list(lg.shape), "finite_columns": cols}
+                if lg.shape[-1] != V or cols != Vd: bad.append("compute_logits")
+            # the context path: hidden_norm -> each layer's k_proj -> k_norm -> RoPE at the context positions
+            ctx, pos = torch.randn(3, H, dtype=dt), torch.arange(3)
+            try:
+                draft.precompute_and_store_context_kv(ctx, pos)   # no slot mapping: computes, writes no cache
+                fn["precompute_and_store_context_kv"] = {"ran": True}
+            except AttributeError as err:
+                if "_C" not in str(err): raise
+                fn["precompute_and_store_context_kv"] = {"not_run": "its fused kernels (torch.ops._C rms_norm / rotary_embedding) "
+                                                         f"are not in this CUDA wheel on CPU: {_err(err, 200)}"}
+            c = draft.model.hidden_norm(ctx); ks = []
+            for l in draft.model.layers:
+                at = l.self_attn
+                _, k, _ = at.qkv_proj(c)[0].split([at.q_size, at.kv_size, at.kv_size], dim=-1)
+                k = at.k_norm(k.reshape(3, -1, at.head_dim)).reshape(3, -1)
+                ks.append(at.rotary_emb.forward_native(pos, torch.zeros(3, at.q_size, dtype=dt), k)[1])
+            fn["context_kv_via_modules"] = {"how": "vLLM's modules one layer at a time (RoPE: RotaryEmbedding.forward_native)",
+                                            "k_shape_per_layer": list(ks[0].shape),
+                                            "finite": bool(all(torch.isfinite(k).all() for k in ks))}
+            bad += [n for n, r in fn.items() if r.get("finite") is False]
+            if bad: problems.append(f"functional checks failed: {bad}")
+        except Exception as err:
+            fn["error"] = _err(err); problems.append(f"functional check raised: {_err(err)}")
+    lap("checks_s")
+    destroy_model_parallel(); destroy_distributed_environment()
+    rep["vllm_warnings"] = coll.records
+    rep["timings"] = timings
+    rep["ok"] = not problems
+    shutil.rmtree(tmp, ignore_errors=True)
     return 0 if rep["ok"] else 1
 
 
