@@ -89,8 +89,7 @@ PEAGLE_DEFAULTS = {"norm_before_residual": False, "norm_before_fc": False}
 # sliding_window_non_causal -> dflash_config.causal = not value (an all-layer override); sample_from_anchor -> dflash_config;
 # mask_token_id and aux_hidden_state_layer_ids are required (KeyError). block_size is never read (N = speculative_tokens).
 DFLASH_DEFAULTS = {"sliding_window_non_causal": True, "sample_from_anchor": False,
-                   "draft_vocab_size": "vocab_size", "target_hidden_size": "hidden_size"}
-DFLASH_COMPUTATION = ("sliding_window_non_causal", "sample_from_anchor")   # defaulted -> a problem
+                   "draft_vocab_size": "vocab_size", "target_hidden_size": "hidden_size"}   # the first two defaulted: a problem
 # transformer_layer_config fields DFlashQwen3ForCausalLM reads with a default (a wrong one shows as a shape error at load,
 # or is the Qwen3 standard: reported, not a problem)
 DFLASH_LAYER_DEFAULTS = {"head_dim": "hidden_size // num_attention_heads", "attention_bias": False, "is_neox_style": True,
