@@ -17,8 +17,8 @@ from .checkpoint import Checkpoint, text_config
 from .format import layer_shapes
 
 # %% auto #0
-__all__ = ['VLLM_VERSION', 'TYPES', 'CHECKED_TYPES', 'RULES', 'Finding', 'served_by_vllm', 'Rule', 'Directory', 'vllm_findings',
-           'rules_table', 'readiness', 'stray_weight_files', 'check_ready']
+__all__ = ['VLLM_VERSION', 'TYPES', 'EAGLE_TYPES', 'CHECKED_TYPES', 'RULES', 'Finding', 'served_by_vllm', 'Rule', 'Directory',
+           'vllm_findings', 'rules_table', 'readiness', 'stray_weight_files', 'check_ready']
 
 # %% ../nbs/10_ready.ipynb #382965da
 VLLM_VERSION = "0.33.0"  # the vLLM whose loading behaviour these rules describe (FORMATS.md)
@@ -35,9 +35,10 @@ class Finding:
 
     def __str__(self): return f"{self.where}: {self.problem}; vLLM {self.vllm}. Fix: {self.fix}"
 
-# %% ../nbs/10_ready.ipynb #4487ce1f
+# %% ../nbs/10_ready.ipynb #53f7f160
 TYPES = ("eagle3", "peagle", "dflash", "dflash2", "dspark")  # the speculators types vLLM 0.33 registers (FORMATS.md)
-CHECKED_TYPES = ("eagle3", "peagle")  # those the rules below check
+EAGLE_TYPES = ("eagle3", "peagle")  # the EAGLE-3 drafts: one step at a time (eagle3) or a block of them (peagle), Llama/Qwen3 layers after `fc`
+CHECKED_TYPES = EAGLE_TYPES + ("dflash",)  # those the rules below check
 
 def served_by_vllm(cfg:dict, # a Speculators-format config.json
                   )->bool:
@@ -53,7 +54,7 @@ class Rule:
     fix: str  # what to do about it
     test: Callable  # `Directory` -> problems: strings (at `where`) or `(where, problem)` pairs
     level: str = "error"  # 'error' fails a conversion; 'warning' is reported
-    types: tuple = CHECKED_TYPES  # the `speculators_model_type`s it applies to ('*': any)
+    types: tuple = EAGLE_TYPES  # the `speculators_model_type`s it applies to ('*': any)
     stop: bool = False  # when it fires, the rules after it that are not `stop` rules are not evaluated (they need what it checks)
 
     def findings(self, d, # the `Directory` to check
@@ -65,7 +66,7 @@ class Rule:
             out.append(Finding(where, problem, self.vllm, self.fix, self.level))
         return out
 
-# %% ../nbs/10_ready.ipynb #e3c3d2cb
+# %% ../nbs/10_ready.ipynb #4e48f3a0
 class Directory:
     "A Speculators-format directory as the rules read it."
     def __init__(self, cfg:dict, # the parsed config.json
@@ -84,9 +85,16 @@ class Directory:
     def H(self)->int: return self.tl["hidden_size"]
     @cached_property
     def expected(self)->dict:
-        "Tensor name -> shape, for every parameter vLLM's EAGLE-3 draft builds and fills from the checkpoint."
+        "Tensor name -> shape, for every parameter vLLM's draft (EAGLE-3, or DFlash's `DFlashQwen3ForCausalLM`) builds and fills from the checkpoint."
         tl, cfg = self.tl, self.cfg
         H, nh, n = self.H, tl["num_attention_heads"], tl["num_hidden_layers"]
+        if self.type == "dflash":  # fc over the aux states, hidden_norm, Qwen3 layers (q_norm, k_norm), norm; the verifier's embedding and head
+            d, nkv, Ht = tl.get("head_dim") or H // nh, tl.get("num_key_value_heads") or nh, cfg.get("target_hidden_size") or H
+            s = {"fc.weight": (H, len(_aux(self) or ()) * Ht), "hidden_norm.weight": (H,), "norm.weight": (H,)}
+            for i in range(n):
+                s |= layer_shapes(f"layers.{i}", H, tl["intermediate_size"], nh, nkv, d) | {f"layers.{i}.self_attn.{q}_norm.weight": (d,) for q in "qk"}
+                if tl.get("attention_bias"): s |= {f"layers.{i}.self_attn.{q}_proj.bias": (w,) for q, w in (("q", nh * d), ("k", nkv * d), ("v", nkv * d), ("o", H))}
+            return s
         Ht, k, d = cfg.get("target_hidden_size") or H, tl.get("num_aux_hidden_states") or 3, tl.get("head_dim") or H // nh
         s = {"fc.weight": (H, k * Ht), "norm.weight": (H,), "lm_head.weight": (self.Vd, H)}
         for i in range(n):
@@ -102,7 +110,7 @@ class Directory:
             )->str:
         "What vLLM makes of tensor `name`: expected, embed, map (d2t/t2d), bias, later_layer, hidden_norm (unused), dropped, or unknown."
         if name in self.expected: return "expected"
-        if name == "embed_tokens.weight": return "embed"
+        if name == "embed_tokens.weight" or (self.type == "dflash" and name == "lm_head.weight"): return "embed"  # a copy vLLM keeps when it differs from the verifier's
         if name in ("d2t", "t2d"): return "map"
         if name.endswith(".bias"): return "bias"
         if (m := re.match(r"layers\.(\d+)\.", name)) and int(m.group(1)) >= self.tl["num_hidden_layers"]: return "later_layer"
@@ -115,7 +123,7 @@ class Directory:
         "The directory's tensors of `kind`, sorted."
         return [n for n in sorted(self.meta) if self.kind(n) == kind]
 
-# %% ../nbs/10_ready.ipynb #d2441d31
+# %% ../nbs/10_ready.ipynb #50abe875
 def _int(v): return isinstance(v, int) and not isinstance(v, bool)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _SHAPE_FIELDS = ("hidden_size", "intermediate_size", "num_attention_heads", "num_hidden_layers", "vocab_size", "rms_norm_eps",
@@ -128,8 +136,9 @@ def _spec_tokens(d):
     methods = (d.cfg.get("speculators_config") or {}).get("proposal_methods") or [{}]
     return methods[0].get("speculative_tokens") if isinstance(methods[0], dict) else None
 def _verifier_name(d): return ((d.cfg.get("speculators_config") or {}).get("verifier") or {}).get("name_or_path")
+def _aux_key(d): return "aux_hidden_state_layer_ids" if d.type == "dflash" else "eagle_aux_hidden_state_layer_ids"
 def _aux(d):
-    ids = d.cfg.get("eagle_aux_hidden_state_layer_ids")
+    ids = d.cfg.get(_aux_key(d))
     return ids if isinstance(ids, list) and ids and all(_int(i) for i in ids) else None
 def _d2t_shape_ok(d):
     shape, dtype = d.meta["d2t"]
@@ -153,21 +162,21 @@ RULES = [
          "warning", ("*",), stop=True),
     # the config
     Rule("transformer_layer_config", "is missing or not an object", "refuses the directory", "re-convert with this tool",
-         lambda d: ["missing or not an object"] if not isinstance(d.tl, dict) else [], stop=True),
+         lambda d: ["missing or not an object"] if not isinstance(d.tl, dict) else [], types=CHECKED_TYPES, stop=True),
     Rule("model_type", "is set at the top level of config.json", "refuses the directory", "remove it (the format has speculators_model_type)",
-         lambda d: ["is set at the top level of config.json"] if "model_type" in d.cfg else []),
+         lambda d: ["is set at the top level of config.json"] if "model_type" in d.cfg else [], types=CHECKED_TYPES),
     Rule("transformer_layer_config.model_type", "is not llama or qwen3", "refuses it (llama or qwen3 drafts only)", "convert a Llama-layer draft",
-         lambda d: [f"is {d.tl.get('model_type')!r}"] if d.tl.get("model_type", "llama") not in ("llama", "qwen3") else []),
+         lambda d: [f"is {d.tl.get('model_type')!r}"] if d.tl.get("model_type", "llama") not in ("llama", "qwen3") else [], types=CHECKED_TYPES),
     Rule("speculators_config.proposal_methods[0].speculative_tokens", "is not a positive integer", "refuses the directory",
-         "write the number of speculative tokens (e.g. 3)", lambda d: [] if _int(n := _spec_tokens(d)) and n > 0 else [f"is {n!r}, not a positive integer"]),
+         "write the number of speculative tokens (e.g. 3)", lambda d: [] if _int(n := _spec_tokens(d)) and n > 0 else [f"is {n!r}, not a positive integer"], types=CHECKED_TYPES),
     Rule("speculators_config.verifier.name_or_path", "is missing", "cannot load a verifier for `vllm serve DIR`",
          "record the verifier's Hub id (--verifier-name-or-path ORG/NAME)",
-         lambda d: ["missing"] if not (isinstance(n := _verifier_name(d), str) and n) else []),
+         lambda d: ["missing"] if not (isinstance(n := _verifier_name(d), str) and n) else [], types=CHECKED_TYPES),
     Rule("speculators_config.verifier.name_or_path", "is not a Hub id, or is also a local path",
          "`vllm serve DIR` raises on anything but a Hub id that is not also a local path (serving with --speculative-config "
          "and an explicit verifier still works)", "record the Hub id with --verifier-name-or-path ORG/NAME",
          lambda d: [f"is not a Hub id ({n})"] if isinstance(n := _verifier_name(d), str) and n and (not _HUB_ID.match(n) or os.path.exists(n)) else [],
-         "warning"),
+         "warning", types=CHECKED_TYPES),
     *[Rule(f, "is missing or not a bool", what, f"write {f} explicitly (false for EAGLE-3 drafts unless trained otherwise)",
            lambda d, f=f: [] if isinstance(d.cfg.get(f), bool) else ["missing" if f not in d.cfg else f"is {d.cfg[f]!r}, not a bool"])
       for f, what in _FLAGS.items()],
@@ -189,41 +198,64 @@ RULES = [
          "use ids inside the verifier", _outside),
     # P-EAGLE (`update_peagle` in vllm/transformers_utils/configs/speculators/algos.py)
     Rule("mask_token_id", "is missing", "raises KeyError: 'mask_token_id' while reading the config",
-         "write the token id of P-EAGLE's parallel slots (--algorithm-kwargs '{\"mask_token_id\": N}')",
-         lambda d: ["missing"] if "mask_token_id" not in d.cfg else [], types=("peagle",)),
+         "write the token id of the parallel (mask) slots (--algorithm-kwargs '{\"mask_token_id\": N}')",
+         lambda d: ["missing"] if "mask_token_id" not in d.cfg else [], types=("peagle", "dflash")),
     Rule("mask_token_id", "is not a token id of the verifier's vocabulary", "takes it as the parallel slots' token anyway (null: none, which fails when it drafts)",
          "write the token id the draft was trained with",
-         lambda d: [f"is {v!r}"] if "mask_token_id" in d.cfg and not (_int(v := d.cfg["mask_token_id"]) and 0 <= v < d.V) else [], types=("peagle",)),
+         lambda d: [f"is {v!r}"] if "mask_token_id" in d.cfg and not (_int(v := d.cfg["mask_token_id"]) and 0 <= v < d.V) else [], types=("peagle", "dflash")),
     Rule("fc_norm", "is true but transformer_layer_config.fc_norm is not", "reads fc_norm for peagle only from transformer_layer_config: "
          "it builds no fc_norm and raises on the fc_norm.* tensors", "write fc_norm: true in transformer_layer_config too",
          lambda d: ["is true but transformer_layer_config.fc_norm is not"] if d.cfg.get("fc_norm") is True and d.tl.get("fc_norm") is not True else [],
          types=("peagle",)),
+    # DFlash (`update_dflash` in algos.py; `qwen3_dflash.py`; checked with vLLM's own DFlash proposer in 10b)
+    Rule("aux_hidden_state_layer_ids", "is missing", "raises while reading the config (it is required for dflash)",
+         "write the ids the draft was trained with (indices into output_hidden_states)",
+         lambda d: ["missing"] if d.cfg.get("aux_hidden_state_layer_ids") in (None, []) else [], types=("dflash",), stop=True),
+    Rule("aux_hidden_state_layer_ids", "is not a list of distinct ascending integers", "fails or concatenates the states in another order",
+         "write the ids ascending", lambda d: [f"is {ids!r}"] if (ids := _aux(d)) is None or ids != sorted(set(ids)) else [], types=("dflash",)),
+    Rule("aux_hidden_state_layer_ids", "names a layer outside the verifier", "never captures them", "use ids inside the verifier",
+         _outside, types=("dflash",)),
+    Rule("sliding_window_non_causal", "is missing or not a bool", "reads a missing one as true: every layer attends both ways inside the block "
+         "(upstream speculators' own model reads it as false)", "write it explicitly: true for a block trained bidirectionally (z-lab's full-attention layers)",
+         lambda d: [] if isinstance(d.cfg.get("sliding_window_non_causal"), bool) else ["missing" if "sliding_window_non_causal" not in d.cfg else f"is {d.cfg['sliding_window_non_causal']!r}"],
+         types=("dflash",)),
+    Rule("transformer_layer_config.is_causal", "is set and contradicts sliding_window_non_causal",
+         "reads is_causal first: it decides the block's attention for every layer", "remove is_causal, or make the two agree",
+         lambda d: [f"is {c!r} while sliding_window_non_causal is {d.cfg.get('sliding_window_non_causal')!r}"]
+                   if (c := d.tl.get("is_causal")) is not None and bool(c) == bool(d.cfg.get("sliding_window_non_causal", True)) else [], types=("dflash",)),
+    Rule("sample_from_anchor", "is true", "refuses it for dflash (Model Runner V2), or ignores it (V1): the anchor slot's proposal is never used",
+         "write false (a DFlash draft proposes at its mask slots)", lambda d: ["is true"] if d.cfg.get("sample_from_anchor") is True else [], types=("dflash",)),
+    Rule("transformer_layer_config.rope_parameters", "is missing (no rope_theta either)", "builds the rotary embedding with rope_theta 1,000,000",
+         "write the draft's RoPE", lambda d: ["missing"] if not (d.tl.get("rope_parameters") or d.tl.get("rope_theta")) else [], types=("dflash",)),
+    Rule("block_size", "is smaller than the block vLLM drafts (1 + speculative_tokens)", "drafts more mask slots than the draft was trained with, without a word",
+         "draft at most block_size - 1 tokens", lambda d: [f"is {b}, the block is 1 + {n}"]
+         if _int(b := d.cfg.get("block_size")) and _int(n := _spec_tokens(d)) and b < n + 1 else [], "warning", types=("dflash",)),
     Rule("target_hidden_size", "differs from the verifier's hidden size", "fails at the first forward", "convert against the verifier the draft was trained with",
          lambda d: [f"is {Ht}, the verifier's hidden size is {d.verifier['hidden_size']}"]
-                   if d.verifier and d.verifier.get("hidden_size") is not None and (Ht := d.cfg.get("target_hidden_size") or d.tl.get("hidden_size")) != d.verifier["hidden_size"] else []),
+                   if d.verifier and d.verifier.get("hidden_size") is not None and (Ht := d.cfg.get("target_hidden_size") or d.tl.get("hidden_size")) != d.verifier["hidden_size"] else [], types=CHECKED_TYPES),
     Rule("transformer_layer_config.vocab_size", "differs from the verifier's vocabulary", "maps draft tokens into the wrong vocabulary",
          "convert against the verifier the draft was trained with",
          lambda d: [f"is {d.tl.get('vocab_size')}, the verifier's is {d.verifier['vocab_size']}"]
-                   if d.verifier and d.verifier.get("vocab_size") is not None and d.tl.get("vocab_size") != d.verifier["vocab_size"] else []),
+                   if d.verifier and d.verifier.get("vocab_size") is not None and d.tl.get("vocab_size") != d.verifier["vocab_size"] else [], types=CHECKED_TYPES),
     *[Rule(f"transformer_layer_config.{f}", "is missing", "builds the draft with LlamaConfig's default (the sizes of a 7B model)",
-           f"write {f} from the source", lambda d, f=f: ["missing"] if d.tl.get(f) is None else [], stop=True) for f in _SHAPE_FIELDS],
+           f"write {f} from the source", lambda d, f=f: ["missing"] if d.tl.get(f) is None else [], types=CHECKED_TYPES, stop=True) for f in _SHAPE_FIELDS],
     # the tensors
     Rule("each tensor vLLM loads", "has another shape than the config implies", "refuses to load it", "re-convert; the config and the weights disagree",
          lambda d: [(n, f"has shape {tuple(d.meta[n][0])}, the config implies {tuple(s)}") for n in d.tensors("expected")
-                    if tuple(d.meta[n][0]) != tuple(s := d.expected[n])]),
+                    if tuple(d.meta[n][0]) != tuple(s := d.expected[n])], types=CHECKED_TYPES),
     Rule("embed_tokens.weight", "is present with another shape than (V, H)", "refuses to load it", "re-convert",
-         lambda d: [f"has shape {tuple(d.meta[n][0])}, expected {(d.V, d.H)}" for n in d.tensors("embed") if tuple(d.meta[n][0]) != (d.V, d.H)]),
+         lambda d: [(n, f"has shape {tuple(d.meta[n][0])}, expected {(d.V, d.H)}") for n in d.tensors("embed") if tuple(d.meta[n][0]) != (d.V, d.H)], types=CHECKED_TYPES),
     Rule("any `*.bias`", "is a bias the draft has no parameter for", "drops it silently (the draft then computes something else)",
          "this draft cannot be served by vLLM's EAGLE-3 Llama draft as it is",
-         lambda d: [(n, "is a bias the draft has no parameter for") for n in d.tensors("bias")]),
+         lambda d: [(n, "is a bias the draft has no parameter for") for n in d.tensors("bias")], types=CHECKED_TYPES),
     Rule("`layers.N.*` with N >= num_hidden_layers", "belongs to a layer the config does not declare",
          "refuses the unknown tensor (or, with a larger count, builds layers it cannot fill)", "write num_hidden_layers = the number of layers in the weights",
-         lambda d: [(n, f"belongs to layer {n.split('.')[1]} but the config declares {d.tl['num_hidden_layers']} layer(s)") for n in d.tensors("later_layer")]),
-    Rule("any other tensor", "is not a tensor of vLLM's EAGLE-3 draft", "raises on it while loading", "remove it or re-convert",
-         lambda d: [(n, "is not a tensor of vLLM's EAGLE-3 draft") for n in d.tensors("unknown")]),
+         lambda d: [(n, f"belongs to layer {n.split('.')[1]} but the config declares {d.tl['num_hidden_layers']} layer(s)") for n in d.tensors("later_layer")], types=CHECKED_TYPES),
+    Rule("any other tensor", "is not a tensor of vLLM's draft", "raises on it while loading", "remove it or re-convert",
+         lambda d: [(n, f"is not a tensor of vLLM's {'DFlash' if d.type == 'dflash' else 'EAGLE-3'} draft") for n in d.tensors("unknown")], types=CHECKED_TYPES),
     Rule("each tensor vLLM loads", "is missing", "leaves the parameter uninitialised, without any error", "re-convert from a complete source",
          lambda d: [(", ".join(name_groups(miss)), "is missing" if len(miss) == 1 else f"are missing ({len(miss)} tensors)")]
-                   if (miss := [n for n in d.expected if n not in d.meta]) else []),
+                   if (miss := [n for n in d.expected if n not in d.meta]) else [], types=CHECKED_TYPES),
     Rule("input_norm.weight", "is present but norm_before_fc is not true", "skips it silently: the draft runs without the norm it was trained with",
          "write norm_before_fc: true (the EAGLE 3.1 norm over the concatenated aux states before fc)",
          lambda d: [(n, "is present but norm_before_fc is not true") for n in d.tensors("dropped")]),
