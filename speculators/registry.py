@@ -79,10 +79,10 @@ class Registry:
                              + f"; accepted: {', '.join(layout.kwargs) or 'none'}")
         return layout.check_kwargs(given)
 
-# %% ../nbs/07_registry.ipynb #9e21ea44
+# %% ../nbs/07_registry.ipynb #11689d2e
 LAYOUTS = Registry(eagle.EagleLayout(), eagle3.Eagle3Layout(), modelopt.ModelOptLayout(), medusa.MedusaLayout(),
                    angelslim.AngelSlimLayout(), peagle.PEagleLayout(), fmt.FormatEagle3Layout(), fmt.FormatPEagleLayout(),
-                   dflash.DFlashLayout())
+                   dflash.DFlashLayout(), fmt.FormatDFlashLayout())
 
 # %% ../nbs/07_registry.ipynb #99bfc7a0
 def not_a_draft(ck, # the checkpoint given as the source

@@ -19,8 +19,8 @@ from ..layout import Layout, Plan, claim, reject, names
 from ..testing import save_state_dict
 
 # %% auto #0
-__all__ = ['ZLAB_ARCH', 'DFLASH_KINDS', 'SCALES', 'make_zlab_dflash_draft', 'dflash_kind', 'zlab_dflash_forward', 'DFlashLayout',
-           'dflash_shapes']
+__all__ = ['ZLAB_ARCH', 'DFLASH_KINDS', 'SCALES', 'make_zlab_dflash_draft', 'architectures', 'dflash_kind', 'zlab_dflash_forward',
+           'DFlashLayout', 'dflash_shapes']
 
 # %% ../../nbs/06h_dflash.ipynb #98ce423e
 ZLAB_ARCH = "DFlashDraftModel"
@@ -64,12 +64,19 @@ def make_zlab_dflash_draft(path, # directory to write
     (path/"config.json").write_text(json.dumps(cfg, indent=2))
     return path
 
-# %% ../../nbs/06h_dflash.ipynb #6247ac61
+# %% ../../nbs/06h_dflash.ipynb #c9f5372e
+def architectures(cfg:dict, # a config.json
+                 )->list:
+    "Its `architectures`, the names only (empty when the field is missing or not a list)."
+    a = cfg.get("architectures")
+    return [x for x in a if isinstance(x, str)] if isinstance(a, list) else []
+
 def dflash_kind(cfg:dict, # the source config.json
                 keys, # its tensor names
                )->str|None:
     "`dflash`, `dflash2`, `dspark`, `modelopt-dflash`, `modelopt-dspark`, or None (not of the family), from the config and tensor names."
-    dc, arch, keys = cfg.get("dflash_config") or {}, cfg.get("architectures") or [], set(keys)
+    dc, arch, keys = cfg.get("dflash_config"), architectures(cfg), set(keys)
+    dc = dc if isinstance(dc, dict) else {}
     if not (dc or any("DFlash" in a or "DSpark" in a for a in arch)): return None
     mo = "causal" in dc  # ModelOpt's exporter always writes it; z-lab and SpecForge never do
     if dc.get("projector_type") == "dspark" or any("DSpark" in a for a in arch) or any("markov" in k or "confidence" in k for k in keys):
@@ -155,7 +162,7 @@ def detect(self:DFlashLayout,
     if kind is None: return reject("no dflash_config and no DFlash/DSpark architecture in config.json")
     return claim(f"config.json {'dflash_config' if ck.config.get('dflash_config') else 'architectures ' + str(ck.config.get('architectures'))} ({kind})")
 
-# %% ../../nbs/06h_dflash.ipynb #f9c01199
+# %% ../../nbs/06h_dflash.ipynb #a500f9f2
 SCALES = {"input_embedding_scale": 1.0, "output_multiplier": 1.0, "final_logit_softcapping": None}  # z-lab's; vLLM's dflash computes none of them
 
 def dflash_shapes(cfg:dict, # the source config.json
@@ -186,7 +193,7 @@ def plan(self:DFlashLayout,
     kind = dflash_kind(cfg, keys)
     if kind != "dflash":
         raise LayoutError(f"{ck.source} is {DFLASH_KINDS[kind]}: only z-lab DFlash drafts are converted so far; nothing written")
-    dc = cfg.get("dflash_config") or {}
+    dc = cfg.get("dflash_config") if isinstance(cfg.get("dflash_config"), dict) else {}
     val = lambda k, d=None: dc.get(k, cfg.get(k, d))
     vt = text_config(vck.config)
     N, Hv, V = vt["num_hidden_layers"], vt["hidden_size"], vt["vocab_size"]
@@ -207,7 +214,7 @@ def plan(self:DFlashLayout,
     if not 0 <= mid < V: raise LayoutError(f"mask_token_id {mid} is not a token id of the verifier's vocabulary (0..{V - 1})")
     block = val("block_size")
     if not isinstance(block, int) or block < 2: raise LayoutError(f"block_size {block!r}: a block is the anchor and at least one mask slot")
-    if types := [t for t in (cfg.get("layer_types") or []) if t != "full_attention"]:
+    if types := [t for t in (cfg.get("layer_types") if isinstance(cfg.get("layer_types"), list) else [cfg.get("layer_types")] if cfg.get("layer_types") else []) if t != "full_attention"]:
         raise LayoutError(f"layer_types has {types[0]} layers: z-lab attends causally (within a window) in those and both ways in full-attention "
                           "layers, and the format has one sliding_window_non_causal flag for every layer (vLLM's dflash_config.causal)")
     if scaled := {k: val(k) for k, d in SCALES.items() if val(k) is not None and val(k) != d}:
