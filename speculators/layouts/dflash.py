@@ -162,7 +162,7 @@ def detect(self:DFlashLayout,
     if kind is None: return reject("no dflash_config and no DFlash/DSpark architecture in config.json")
     return claim(f"config.json {'dflash_config' if ck.config.get('dflash_config') else 'architectures ' + str(ck.config.get('architectures'))} ({kind})")
 
-# %% ../../nbs/06h_dflash.ipynb #a500f9f2
+# %% ../../nbs/06h_dflash.ipynb #924305e3
 SCALES = {"input_embedding_scale": 1.0, "output_multiplier": 1.0, "final_logit_softcapping": None}  # z-lab's; vLLM's dflash computes none of them
 
 def dflash_shapes(cfg:dict, # the source config.json
@@ -214,7 +214,8 @@ def plan(self:DFlashLayout,
     if not 0 <= mid < V: raise LayoutError(f"mask_token_id {mid} is not a token id of the verifier's vocabulary (0..{V - 1})")
     block = val("block_size")
     if not isinstance(block, int) or block < 2: raise LayoutError(f"block_size {block!r}: a block is the anchor and at least one mask slot")
-    if types := [t for t in (cfg.get("layer_types") if isinstance(cfg.get("layer_types"), list) else [cfg.get("layer_types")] if cfg.get("layer_types") else []) if t != "full_attention"]:
+    lt = cfg.get("layer_types") or []
+    if types := [t for t in (lt if isinstance(lt, list) else [lt]) if t != "full_attention"]:
         raise LayoutError(f"layer_types has {types[0]} layers: z-lab attends causally (within a window) in those and both ways in full-attention "
                           "layers, and the format has one sliding_window_non_causal flag for every layer (vLLM's dflash_config.causal)")
     if scaled := {k: val(k) for k, d in SCALES.items() if val(k) is not None and val(k) != d}:
