@@ -12,7 +12,7 @@ from .chain import _figures, _walk, draft_aux_ids, greedy_continuation, verifier
 # %% auto #0
 __all__ = ['drafts_blocks', 'draft_block_tokens', 'block_acceptance']
 
-# %% ../nbs/09d_blocks.ipynb #3353c928
+# %% ../nbs/09d_blocks.ipynb #be4f9d19
 def drafts_blocks(draft, # a converted draft
                  )->bool:
     "Whether `draft` drafts blocks (DFlash: the anchor and mask slots in one pass over the verifier's states), not chains."
@@ -36,13 +36,12 @@ def block_acceptance(draft, # a DFlash draft with its verifier attached
                      ids:torch.LongTensor, # (B, P) prompts
                      new_tokens:int=32, # tokens each prompt is continued by
                      k_max:int|None=None, # the most mask slots (default: the draft's `speculative_tokens`)
-                     aux:torch.Tensor|None=None, # (B, L, W) other verifier states to draft from (to seed a bug; default: the draft's aux ids)
                     )->dict:
     "Acceptance of blocks drafted as vLLM drafts DFlash, for k = 1..`k_max` mask slots, on the verifier's greedy continuation of `ids`."
     B, P = ids.shape
     k_max = k_max or draft.config.speculators_config["proposal_methods"][0]["speculative_tokens"]
     seq = greedy_continuation(verifier, ids, new_tokens + k_max + 1)
-    aux = (verifier_states(verifier, seq, draft_aux_ids(draft))["aux"] if aux is None else aux).cpu()
+    aux = verifier_states(verifier, seq, draft_aux_ids(draft))["aux"].cpu()
     anchors = range(P, P + new_tokens)  # the verifier has produced seq[a]; its own state is not known yet
     want = torch.stack([seq[:, a + 1: a + 1 + k_max] for a in anchors], 1)  # (B, N, k_max)
     figures, by_start, last = {}, {}, None

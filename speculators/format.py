@@ -9,8 +9,9 @@ from __future__ import annotations
 from .core import LayoutError
 
 # %% auto #0
-__all__ = ['ROPE_KINDS', 'LAYER_PROJECTIONS', 'rope_parameters', 'rope_scaling_of', 'layer_config', 'rope_of', 'layer_shapes',
-           'base_layer_config', 'trainer_config', 'speculators_config']
+__all__ = ['ROPE_KINDS', 'LAYER_PROJECTIONS', 'UPSTREAM_DFLASH_ARCH', 'rope_parameters', 'rope_scaling_of', 'layer_config',
+           'rope_of', 'layer_shapes', 'base_layer_config', 'trainer_config', 'speculators_config', 'architectures',
+           'full_attention_only', 'upstream_dflash_misread']
 
 # %% ../nbs/02c_format.ipynb #912878aa
 ROPE_KINDS = {"default": (), "linear": ("factor",), "dynamic": ("factor",),
@@ -127,3 +128,31 @@ def speculators_config(algorithm:str, # the `speculators_model_type`, e.g. 'eagl
                                   "verifier_accept_k": 1, "accept_tolerance": 0.0}],
             "default_proposal_method": "greedy",
             "verifier": {"name_or_path": verifier, "architectures": list(architectures)}}
+
+# %% ../nbs/02c_format.ipynb #fe985617
+UPSTREAM_DFLASH_ARCH = "DFlashDraftModel"  # what upstream speculators 0.9 writes as `architectures` for dflash (this library writes DFlashSpeculator)
+
+def architectures(cfg:dict, # a config.json
+                 )->list:
+    "Its `architectures`, the names only (empty when the field is missing or not a list)."
+    a = cfg.get("architectures")
+    return [x for x in a if isinstance(x, str)] if isinstance(a, list) else []
+
+def full_attention_only(layer_types, # a config's `layer_types` (None: every layer full attention, the Qwen3 default)
+                       )->bool:
+    "Whether every layer is a full-attention one."
+    return layer_types is None or (isinstance(layer_types, list) and all(t == "full_attention" for t in layer_types))
+
+def upstream_dflash_misread(cfg:dict, # a `dflash` config.json
+                           )->tuple|None:
+    "`(fixable, why)` when vLLM would serve a DFlash directory saved by upstream speculators otherwise than upstream computed it (None: it would not, or another writer)."
+    tl = cfg.get("transformer_layer_config")
+    if cfg.get("speculators_model_type") != "dflash" or UPSTREAM_DFLASH_ARCH not in architectures(cfg) or not isinstance(tl, dict): return None
+    if not full_attention_only(tl.get("layer_types")):
+        return (False, "it has sliding-window layers, which upstream attends causally over its own window and vLLM by the one flag for every layer")
+    if tl.get("is_causal"): return (True, "transformer_layer_config.is_causal is true, which vLLM reads first (a causal block), "
+                                          "while upstream attends both ways in full-attention layers")
+    if cfg.get("sliding_window_non_causal") is not True:
+        return (True, f"sliding_window_non_causal is {cfg.get('sliding_window_non_causal')!r}, which vLLM reads as "
+                      + ("true" if "sliding_window_non_causal" not in cfg else "a causal block in every layer") + ", while upstream attends both ways in full-attention layers")
+    return None

@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 from .core import ValidationError, log, name_groups
 from .checkpoint import Checkpoint, text_config
-from .format import layer_shapes
+from .format import layer_shapes, upstream_dflash_misread
 
 # %% auto #0
 __all__ = ['VLLM_VERSION', 'TYPES', 'EAGLE_TYPES', 'CHECKED_TYPES', 'RULES', 'Finding', 'served_by_vllm', 'Rule', 'Directory',
@@ -123,7 +123,7 @@ class Directory:
         "The directory's tensors of `kind`, sorted."
         return [n for n in sorted(self.meta) if self.kind(n) == kind]
 
-# %% ../nbs/10_ready.ipynb #50abe875
+# %% ../nbs/10_ready.ipynb #bc8a79ce
 def _int(v): return isinstance(v, int) and not isinstance(v, bool)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _SHAPE_FIELDS = ("hidden_size", "intermediate_size", "num_attention_heads", "num_hidden_layers", "vocab_size", "rms_norm_eps",
@@ -166,7 +166,7 @@ RULES = [
     Rule("model_type", "is set at the top level of config.json", "refuses the directory", "remove it (the format has speculators_model_type)",
          lambda d: ["is set at the top level of config.json"] if "model_type" in d.cfg else [], types=CHECKED_TYPES),
     Rule("transformer_layer_config.model_type", "is not llama or qwen3", "refuses it (llama or qwen3 drafts only)", "convert a Llama-layer draft",
-         lambda d: [f"is {d.tl.get('model_type')!r}"] if d.tl.get("model_type", "llama") not in ("llama", "qwen3") else [], types=CHECKED_TYPES),
+         lambda d: [f"is {d.tl.get('model_type')!r}"] if d.tl.get("model_type", "llama") not in ("llama", "qwen3") else []),  # DFlash: vLLM builds Qwen3 layers whatever it says
     Rule("speculators_config.proposal_methods[0].speculative_tokens", "is not a positive integer", "refuses the directory",
          "write the number of speculative tokens (e.g. 3)", lambda d: [] if _int(n := _spec_tokens(d)) and n > 0 else [f"is {n!r}, not a positive integer"], types=CHECKED_TYPES),
     Rule("speculators_config.verifier.name_or_path", "is missing", "cannot load a verifier for `vllm serve DIR`",
@@ -213,8 +213,14 @@ RULES = [
          lambda d: ["missing"] if d.cfg.get("aux_hidden_state_layer_ids") in (None, []) else [], types=("dflash",), stop=True),
     Rule("aux_hidden_state_layer_ids", "is not a list of distinct ascending integers", "fails or concatenates the states in another order",
          "write the ids ascending", lambda d: [f"is {ids!r}"] if (ids := _aux(d)) is None or ids != sorted(set(ids)) else [], types=("dflash",)),
-    Rule("aux_hidden_state_layer_ids", "names a layer outside the verifier", "never captures them", "use ids inside the verifier",
-         _outside, types=("dflash",)),
+    Rule("aux_hidden_state_layer_ids", "names the verifier's depth N or beyond", "captures the residual before the final norm at N "
+         "(transformers' output_hidden_states[N] is after it), and nothing beyond", "use ids below the verifier's depth",
+         lambda d: [f"id(s) {bad} are not below the verifier's depth {N}"] if (N := (d.verifier or {}).get("num_hidden_layers")) is not None
+                   and (bad := [i for i in _aux(d) or [] if not 0 <= i < N]) else [], types=("dflash",)),
+    Rule("sliding_window_non_causal", "is not true in a directory upstream speculators wrote (architectures DFlashDraftModel)",
+         "serves every layer by the flag (false: causally), while upstream's model attends both ways in full-attention layers whatever it says",
+         "convert it: `speculators convert DIR --verifier V` writes the flag upstream's model computed",
+         lambda d: [m[1]] if (m := upstream_dflash_misread(d.cfg)) else [], types=("dflash",)),
     Rule("sliding_window_non_causal", "is missing or not a bool", "reads a missing one as true: every layer attends both ways inside the block "
          "(upstream speculators' own model reads it as false)", "write it explicitly: true for a block trained bidirectionally (z-lab's full-attention layers)",
          lambda d: [] if isinstance(d.cfg.get("sliding_window_non_causal"), bool) else ["missing" if "sliding_window_non_causal" not in d.cfg else f"is {d.cfg['sliding_window_non_causal']!r}"],

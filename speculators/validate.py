@@ -251,7 +251,7 @@ def agreement(draft, # a converted draft (`EagleSpeculator` / `Eagle3Speculator`
             "verifier_mass_in_draft_vocab": mass.mean().item(), "acceptance_length": acceptance_lengths(agree, k_max),
             "estimate": "teacher-forced (each draft step fed the verifier's state)"}
 
-# %% ../nbs/09_validate.ipynb #96648da3
+# %% ../nbs/09_validate.ipynb #81889047
 CHAIN_NEW_TOKENS = 16  # tokens each prompt is continued by for chain acceptance in validation
 
 def measure_agreement(layout:Layout, # the source's layout (its model class loads `path`)
@@ -272,7 +272,7 @@ def measure_agreement(layout:Layout, # the source's layout (its model class load
         r = {"prompts": b["prompts"], "tokens": b["prompt_tokens"], "top1": sum(b["top1_by_position"]) / len(b["top1_by_position"]),
              "top1_by_position": b["top1_by_position"], "kl": None, "acceptance_length": b["acceptance_length"],
              "estimate": "blocks drafted as vLLM drafts them, from each start", "chain": {k: v for k, v in b.items() if k != "acceptance_length"},
-             "gate": "chain", "prompt_set": what, **({"prompt_names": names} if names else {})}
+             "gate": "chain", "gate_k": max(b["chain"]), "prompt_set": what, **({"prompt_names": names} if names else {})}
     else:
         r = {**agreement(model, ver, ids), "prompt_set": what, **({"prompt_names": names} if names else {})}
         ch = chain_acceptance(model, ver, ids, new_tokens=CHAIN_NEW_TOKENS)
@@ -348,18 +348,21 @@ def gated_tau(agreement:dict, # an `agreement` result
              )->tuple:
     "`(τ for k=3, how it was measured)`: teacher-forced, or for a draft that drafts in one pass (P-EAGLE), its chains drafted as vLLM drafts them, since only those run its mask slots."
     def at3(d): return d.get(3, d.get("3", list(d.values())[-1]))
+    if agreement.get("gate") == "chain" and (k := agreement.get("gate_k")):  # blocks (DFlash): at the tokens vLLM drafts
+        ch = agreement["chain"]["chain"]
+        return ch.get(k, ch.get(str(k)))["tokens_per_verifier_call"], f"k={k}, blocks drafted as vLLM drafts them"
     if agreement.get("gate") == "chain":
-        return at3(agreement["chain"]["chain"])["tokens_per_verifier_call"], "drafted in one pass as vLLM drafts it"
-    return at3(agreement["acceptance_length"]), "teacher-forced"
+        return at3(agreement["chain"]["chain"])["tokens_per_verifier_call"], "k=3, drafted in one pass as vLLM drafts it"
+    return at3(agreement["acceptance_length"]), "k=3, teacher-forced"
 
 def check_min_acceptance(agreement:dict|None, # an `agreement` result (None: not measured)
                          min_acceptance:float|None): # the threshold (None: none)
-    "Raise `ValidationError` when the acceptance length for k=3 (`gated_tau`) is below `min_acceptance`."
+    "Raise `ValidationError` when the acceptance length `gated_tau` reads (k=3; a block draft's own k) is below `min_acceptance`."
     if min_acceptance is None: return
     if not agreement: raise ValidationError("min_acceptance was given but agreement was not measured")
     tau, how = gated_tau(agreement)
     if tau < min_acceptance:
-        raise ValidationError(f"acceptance length τ (k=3, {how}) is {tau:.2f}, below min_acceptance {min_acceptance}: the draft barely "
+        raise ValidationError(f"acceptance length τ ({how}) is {tau:.2f}, below min_acceptance {min_acceptance}: the draft barely "
                               "agrees with this verifier (wrong verifier, wrong aux layers, or an untrained draft?)")
 
 # %% ../nbs/09_validate.ipynb #fe2d9bcd
@@ -435,7 +438,7 @@ def vllm_readiness(path, # the written directory
     for f in F: log.warning(f"vLLM readiness ({f.level}, not enforced: --no-vllm-check): {f}")
     return F
 
-# %% ../nbs/09_validate.ipynb #23afccb1
+# %% ../nbs/09_validate.ipynb #f23873b1
 REPORT_VERSION = 1
 
 REPORT_FIELDS = {  # field -> meaning; the schema of `validation.json`
@@ -461,7 +464,7 @@ REPORT_FIELDS = {  # field -> meaning; the schema of `validation.json`
                  "where vLLM's per-position rate divides by all drafts), `verifier_calls`; `gate`: which τ (k=3) `min_acceptance` reads, `teacher_forced` "
                  "(`acceptance_length`) or, for drafts that draft in one pass (P-EAGLE, whose mask slots only chains run), `chain`. For block drafts (DFlash; "
                  "[blocks](09d_blocks.ipynb)) every figure comes from blocks drafted as vLLM drafts them: `top1` of the block's slots, `kl` null, `acceptance_length` "
-                 "τ per start, `chain` the walked figures; absent when not measured",
+                 "τ per start, `chain` the walked figures, `gate_k` the k the gate reads (the tokens vLLM drafts); absent when not measured",
     "agreement_not_measured": "why agreement was not measured (as asked, the verifier's size, or the verifier could not be loaded); absent when it was",
     "vllm": f"what vLLM {VLLM_VERSION} would misread in the directory: findings with `where`, `problem`, `vllm`, `fix`, `level` (empty: ready)",
     "tensors": "`validation` only: every written tensor that is not the source's, as `tensor`, `source`, `difference` (empty: all are)",

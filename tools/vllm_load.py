@@ -62,7 +62,8 @@ against `d2t` instead), every parameter was filled (or replaced by the verifier'
 every loaded value equals the file, the cheap functional checks pass, and no field that changes the draft's
 computation was silently defaulted by vLLM (eagle3: norm_before_residual; dflash: sliding_window_non_causal,
 sample_from_anchor, the RoPE theta) or is served differently from what the file says (dflash:
-`sliding_window_non_causal: false` makes full-attention layers causal too; more query tokens per request than
+a directory written by upstream speculators (architectures DFlashDraftModel), whose full-attention layers attend both
+ways, with `sliding_window_non_causal` not true: vLLM serves them causal; more query tokens per request than
 `block_size`; aux layer ids the verifier does not have). 1 otherwise (including vLLM's loader raising);
 2 when vLLM refused the directory's config (translation, engine config, or the DFlash proposer's own checks,
 e.g. a missing mask_token_id or sample_from_anchor true) or something unexpected failed.
@@ -564,10 +565,14 @@ def _dflash_config_checks(raw: dict, conf: dict, problems: list) -> None:
         problems.append("config.json has no sample_from_anchor: vLLM reads it as False (the anchor is the bonus token; "
                         "only the N mask slots are sampled)")
     lt = tl.get("layer_types")
-    if raw.get("sliding_window_non_causal") is False and tl.get("is_causal") is None \
+    upstream = "DFlashDraftModel" in (raw.get("architectures") or [])  # upstream speculators' writer: its model attends both ways in full-attention layers
+    if upstream and raw.get("sliding_window_non_causal") is not True and tl.get("is_causal") is None \
             and (not lt or any(t != "sliding_attention" for t in lt)):
-        problems.append("sliding_window_non_causal is false: vLLM turns it into dflash_config.causal=true, an override for "
-                        "every layer, so the full-attention layers are served causal too, not only the sliding-window ones")
+        problems.append("written by upstream speculators (architectures DFlashDraftModel), whose model attends both ways in full-attention "
+                        "layers whatever sliding_window_non_causal says; vLLM turns false into dflash_config.causal=true, an override for "
+                        "every layer, so the full-attention layers are served causal")
+    elif raw.get("sliding_window_non_causal") is False:
+        conf["block_causal"] = "every layer attends causally inside the block (sliding_window_non_causal false): what the directory says"
     if tl.get("is_causal") is not None:
         conf["is_causal_in_transformer_layer_config_overrides_dflash_config_causal"] = tl["is_causal"]
     req = [k for k in ("mask_token_id", "aux_hidden_state_layer_ids") if k not in raw]

@@ -24,7 +24,8 @@ __all__ = ['layer_config_dict', 'EagleSpeculatorConfig', 'EagleSpeculator', 'cau
 _LAYER_KEYS = ("model_type", "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
                "num_key_value_heads", "head_dim", "hidden_act", "max_position_embeddings", "rms_norm_eps", "rope_parameters",
                "attention_bias", "attention_dropout", "mlp_bias", "tie_word_embeddings", "bos_token_id", "eos_token_id", "pad_token_id",
-               "num_aux_hidden_states", "layer_types", "use_sliding_window", "sliding_window", "max_window_layers")  # the last four: Qwen3 layers
+               "num_aux_hidden_states", "layer_types", "use_sliding_window", "sliding_window", "max_window_layers",  # the last four: Qwen3 layers
+               "is_causal")  # DFlash: the block's attention (when set)
 
 def layer_config_dict(c:LlamaConfig, # the draft's decoder-layer config
                      )->dict:
