@@ -438,8 +438,8 @@ def vllm_readiness(path, # the written directory
     for f in F: log.warning(f"vLLM readiness ({f.level}, not enforced: --no-vllm-check): {f}")
     return F
 
-# %% ../nbs/09_validate.ipynb #f23873b1
-REPORT_VERSION = 1
+# %% ../nbs/09_validate.ipynb #d393cc09
+REPORT_VERSION = 2  # 2: agreement.gate (and gate_k), runs.borrowed; for block drafts (DFlash) agreement.kl is null and its figures are blocks
 
 REPORT_FIELDS = {  # field -> meaning; the schema of `validation.json`
     "report_version": "the version of this schema",
