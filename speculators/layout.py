@@ -6,7 +6,7 @@ Docs: https://speculators.github.io/speculators/layout.html.md"""
 
 # %% ../nbs/05_layout.ipynb #ccf4ab19
 from __future__ import annotations
-import importlib, math
+import importlib, json, math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -192,13 +192,27 @@ class Layout:
         "Logits of the source draft, computed as the producer's code computes them, from tensors under their source names."
         raise NotImplementedError
 
+    def serve_config(self,
+                     out, # the output directory
+                     n:int|None, # draft tokens per step (the config's `speculative_tokens`)
+                    )->dict|None:
+        "vLLM's `speculative_config` for the written draft, as `vllm serve DIR` derives it from the config (None: vLLM does not serve it)."
+        return None
+
     def summary(self,
                 out:Path, # the converted directory
                 verifier:str, # the verifier as the config records it
                 plan:Plan, # the plan that was written
                )->list:
-        "Lines shown at the end of a conversion (how to use the result)."
-        return []
+        "Lines shown at the end of a conversion: how to serve the result with vLLM (`serve_config`), the directory alone when the verifier is recorded by Hub id, else the verifier with the draft as its speculative model."
+        n = (((plan.config.get("speculators_config") or {}).get("proposal_methods") or [{}])[0] or {}).get("speculative_tokens")
+        if (spec := self.serve_config(out, n)) is None: return []
+        hub = not (Path(verifier).is_absolute() or Path(verifier).exists())  # `vllm serve DIR` loads the recorded verifier: a Hub id only
+        return ([f"Serve with vLLM: vllm serve {out}   (loads the verifier {verifier})"] if hub else
+                [f"Serve with vLLM (the verifier is recorded as a local path, so `vllm serve {out}` alone would refuse it; record its Hub id with "
+                 "--verifier-name-or-path to serve the directory alone):"]) + [
+                f"{'or: ' if hub else '  '}vllm serve {verifier} --speculative-config '{json.dumps(spec)}'",
+                f"{'' if hub else '  '}Python: LLM(model=\"{verifier}\", speculative_config={spec!r})"]
 
     def make_draft(self,
                    path, # the directory to write

@@ -98,6 +98,16 @@ DFLASH_LAYER_DEFAULTS = {"head_dim": "hidden_size // num_attention_heads", "atte
 SENTINEL_INT = -(2**63)
 
 
+def _account_unfilled(ld, loader, shared, unused, problems):
+    """Sort what the sentinel still marks: parameters vLLM replaces with the verifier's (`shared`), ones its forward never
+    reads (`unused`), and the rest, which are problems."""
+    ld["unfilled_but_unused_by_vllm_forward"] = sorted(unused & set(loader.unfilled))
+    ld["unfilled_parameters"] = {k: v for k, v in loader.unfilled.items() if k not in shared and k not in unused}
+    ld["shared_from_verifier"] = sorted(shared & set(loader.unfilled)) + sorted(shared - set(loader.unfilled))
+    if ld["unfilled_parameters"]:
+        problems.append(f"parameters vLLM left unfilled: {sorted(ld['unfilled_parameters'])}")
+
+
 class _Collect(logging.Handler):
     "Keeps vLLM's warnings and errors for the report."
     def __init__(self):
@@ -508,11 +518,7 @@ def _main(a, rep) -> int:
         # vLLM's eagle3 LlamaDecoderLayer creates hidden_norm in every layer but its forward reads it only in
         # layer_idx 0 (layers > 0 take input_layernorm(hidden_states, residual)); the EAGLE-3 layout has none there.
         unused = {f"model.layers.{i}.hidden_norm.weight" for i, l in enumerate(draft.model.layers) if l.layer_idx > 0}
-        ld["unfilled_but_unused_by_vllm_forward"] = sorted(unused & set(loader.unfilled))
-        ld["unfilled_parameters"] = {k: v for k, v in loader.unfilled.items() if k not in shared and k not in unused}
-        ld["shared_from_verifier"] = sorted(shared & set(loader.unfilled)) + sorted(shared - set(loader.unfilled))
-        if ld["unfilled_parameters"]:
-            problems.append(f"parameters vLLM left unfilled: {sorted(ld['unfilled_parameters'])}")
+        _account_unfilled(ld, loader, shared, unused, problems)
 
         # cheap functional checks on the loaded module (no attention: that needs a forward context)
         fn = ld["functional"] = {}
@@ -733,11 +739,7 @@ def _dflash_load(a, rep, vc, sc, hf, raw, target, SentinelLoader, coll, timings,
     shared = ({"model.embed_tokens.weight"} if emb_shared else set()) | ({"lm_head.weight"} if head_shared else set())
     # mask_embedding: a parameter always built, loaded only from mask_embedding.pt, read only when that file was used
     unused = set() if draft.model.has_separate_mask_embedding else {"model.mask_embedding"}
-    ld["unfilled_but_unused_by_vllm_forward"] = sorted(unused & set(loader.unfilled))
-    ld["unfilled_parameters"] = {k: v for k, v in loader.unfilled.items() if k not in shared and k not in unused}
-    ld["shared_from_verifier"] = sorted(shared & set(loader.unfilled)) + sorted(shared - set(loader.unfilled))
-    if ld["unfilled_parameters"]:
-        problems.append(f"parameters vLLM left unfilled: {sorted(ld['unfilled_parameters'])}")
+    _account_unfilled(ld, loader, shared, unused, problems)
 
     # cheap functional checks on the loaded module. Not run: the query pass (attention metadata + a KV cache).
     fn = ld["functional"] = {}

@@ -244,7 +244,7 @@ def plan(self:DFlashLayout,
              f"{block - 1} draft tokens per step (block_size {block})"]
     return Plan("dflash", f"z-lab DFlash, {cfg['num_hidden_layers']} layer(s), block {block}", {k: k for k in want}, {}, c, notes)
 
-# %% ../../nbs/06h_dflash.ipynb #1aa5308d
+# %% ../../nbs/06h_dflash.ipynb #4cd34eac
 @patch
 def forward(self:DFlashLayout,
             sd, # source tensors by their z-lab names
@@ -273,14 +273,9 @@ def sample_inputs(self:DFlashLayout,
     return {"input_ids": block.to(device), "hidden_states": torch.randn(B, T, config.hidden_states_width, generator=g).to(device)}
 
 @patch
-def summary(self:DFlashLayout,
-            out, # the output directory
-            verifier, # the verifier's name or path
-            plan): # the `Plan` that was written
-    "How to serve the result with vLLM."
-    n = plan.config["speculators_config"]["proposal_methods"][0]["speculative_tokens"]
-    spec = {"method": "dflash", "model": str(out), "num_speculative_tokens": n}
-    hub = not (Path(verifier).is_absolute() or Path(verifier).exists())
-    return ([f"Serve with vLLM: vllm serve {out}   (loads the verifier {verifier})"] if hub else
-            ["Serve with vLLM (the verifier is recorded as a local path; record its Hub id with --verifier-name-or-path to serve the directory alone):"]) + [
-            f"{'or: ' if hub else '  '}vllm serve {verifier} --speculative-config '{json.dumps(spec)}'"]
+def serve_config(self:DFlashLayout,
+                 out, # the output directory
+                 n:int, # draft tokens per step
+                )->dict:
+    "vLLM's `speculative_config` for a `dflash` directory."
+    return {"method": "dflash", "model": str(out), "num_speculative_tokens": n}

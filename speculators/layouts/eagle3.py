@@ -448,7 +448,7 @@ def plan(self:Eagle3Layout,
                + (" with d2t/t2d" if keep else " (full, no maps)") + (", own embeddings" if "embed_tokens.weight" in keys else ""))
     return Plan("eagle3", variant, tensors, dropped, config, notes, derived={"t2d": t2d} if t2d is not None else {})
 
-# %% ../../nbs/06b_eagle3.ipynb #7ce90905
+# %% ../../nbs/06b_eagle3.ipynb #d6ec1285
 @patch
 def output_vocab(self:Eagle3Layout,
                  config, # the converted draft's config
@@ -469,21 +469,6 @@ def serve_config(self:Eagle3Layout,
                 )->dict:
     "vLLM's `speculative_config` for the written draft, as `vllm serve DIR` derives it from the config."
     return {"method": "eagle3", "model": str(out), "num_speculative_tokens": n}
-
-@patch
-def summary(self:Eagle3Layout,
-            out, # the output directory
-            verifier, # the verifier's name or path
-            plan): # the `Plan` that was written
-    "How to serve the result with vLLM: the directory alone when the verifier is recorded by Hub id, else the verifier with `serve_config`."
-    n = plan.config["speculators_config"]["proposal_methods"][0]["speculative_tokens"]
-    hub = not (Path(verifier).is_absolute() or Path(verifier).exists())  # `vllm serve DIR` loads the recorded verifier: a Hub id only
-    spec = self.serve_config(out, n)
-    return ([f"Serve with vLLM: vllm serve {out}   (loads the verifier {verifier})"] if hub else
-            [f"Serve with vLLM (the verifier is recorded as a local path, so `vllm serve {out}` alone would refuse it; record its Hub id with "
-             "--verifier-name-or-path to serve the directory alone):"]) + [
-            f"{'or: ' if hub else '  '}vllm serve {verifier} --speculative-config '{json.dumps(spec)}'",
-            f"{'' if hub else '  '}Python: LLM(model=\"{verifier}\", speculative_config={spec!r})"]
 
 # %% ../../nbs/06b_eagle3.ipynb #40d02f5f
 def eagle3_loss(sd:dict, # draft tensors by their source names

@@ -121,7 +121,7 @@ def attach_verifier(self:EagleSpeculator,
         if tuple(t.shape) != (tl.vocab_size, tl.hidden_size):
             raise ValidationError(f"the verifier's {name} has shape {tuple(t.shape)}, the draft expects {(tl.vocab_size, tl.hidden_size)}: "
                                   "wrong verifier for this draft")
-    w = self.fusion_fc.weight
+    w = next(self.parameters())  # one device and dtype for the whole draft
     self.verifier_embed = embed.detach().to(w.device, w.dtype)
     self.verifier_head = head.detach().to(w.device, w.dtype)
     return self
