@@ -10,34 +10,35 @@ import torch
 from .chain import _figures, _walk, draft_aux_ids, greedy_continuation, verifier_states
 
 # %% auto #0
-__all__ = ['drafts_blocks', 'draft_block_tokens', 'block_acceptance']
+__all__ = ['BLOCK_TYPES', 'drafts_blocks', 'draft_block_tokens', 'block_acceptance']
 
-# %% ../nbs/09d_blocks.ipynb #be4f9d19
+# %% ../nbs/09d_blocks.ipynb #ec17b655
+BLOCK_TYPES = ("dflash", "dspark")  # the types whose drafts propose a block per step (`propose`)
+
 def drafts_blocks(draft, # a converted draft
                  )->bool:
-    "Whether `draft` drafts blocks (DFlash: the anchor and mask slots in one pass over the verifier's states), not chains."
-    return getattr(draft.config, "speculators_model_type", None) == "dflash"
+    "Whether `draft` drafts blocks (DFlash, DSpark: the anchor and mask slots in one pass over the verifier's states), not chains."
+    return getattr(draft.config, "speculators_model_type", None) in BLOCK_TYPES
 
 @torch.no_grad()
-def draft_block_tokens(draft, # a DFlash draft with its verifier attached
+def draft_block_tokens(draft, # a DFlash or DSpark draft with its verifier attached
                        aux:torch.Tensor, # (B, L, W) the verifier's aux states of the whole sequence
                        seq:torch.LongTensor, # (B, L) the sequence
                        at:int, # the anchor's position: the context is positions 0..at-1
-                       k:int, # mask slots
+                       k:int, # tokens to draft
                       )->torch.LongTensor:
-    "The `k` tokens (B, k) drafted for positions at+1..at+k: the anchor `seq[:, at]` and `k` mask slots, after the states at 0..at-1."
+    "The `k` tokens (B, k) drafted for positions at+1..at+k from the anchor `seq[:, at]` after the states at 0..at-1 (the draft's `propose`: DFlash's `k` mask slots, DSpark's sequential walk)."
     p = next(draft.parameters())
-    block = torch.cat([seq[:, at:at + 1], torch.full((seq.shape[0], k), draft.config.mask_token_id, dtype=torch.long)], 1).to(p.device)
-    return draft(input_ids=block, hidden_states=aux[:, :at].to(p.device, p.dtype)).logits[:, 1:].argmax(-1).cpu()
+    return draft.propose(seq[:, at].to(p.device), aux[:, :at].to(p.device, p.dtype), k).cpu()
 
 @torch.no_grad()
-def block_acceptance(draft, # a DFlash draft with its verifier attached
+def block_acceptance(draft, # a DFlash or DSpark draft with its verifier attached
                      verifier, # the verifier, a `transformers` causal LM
                      ids:torch.LongTensor, # (B, P) prompts
                      new_tokens:int=32, # tokens each prompt is continued by
                      k_max:int|None=None, # the most mask slots (default: the draft's `speculative_tokens`)
                     )->dict:
-    "Acceptance of blocks drafted as vLLM drafts DFlash, for k = 1..`k_max` mask slots, on the verifier's greedy continuation of `ids`."
+    "Acceptance of blocks drafted as vLLM drafts them (DFlash, DSpark), for k = 1..`k_max` drafted tokens, on the verifier's greedy continuation of `ids`."
     B, P = ids.shape
     k_max = k_max or draft.config.speculators_config["proposal_methods"][0]["speculative_tokens"]
     seq = greedy_continuation(verifier, ids, new_tokens + k_max + 1)
@@ -51,5 +52,5 @@ def block_acceptance(draft, # a DFlash draft with its verifier attached
         figures[k], by_start[k], last = _figures(_walk(acc, k, new_tokens), k), 1 + acc.float().mean().item(), got
     return {"prompts": B, "prompt_tokens": P, "new_tokens": new_tokens, "chain": figures, "acceptance_length": by_start,
             "top1_by_position": (last == want).float().mean((0, 1)).tolist(),
-            "estimate": "drafted as vLLM 0.33's DFlash proposer drafts (the anchor and k mask slots in one pass after the verifier's states), "
-                        "verified greedily on the verifier's own continuation"}
+            "estimate": f"drafted as vLLM 0.33's {'DSpark' if draft.config.speculators_model_type == 'dspark' else 'DFlash'} proposer drafts "
+                        "(the anchor and mask slots in one pass after the verifier's states), verified greedily on the verifier's own continuation"}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Load a Speculators-format eagle3 / peagle / dflash directory with vLLM's own code, on CPU, and report what it did.
+"""Load a Speculators-format eagle3 / peagle / dflash / dspark directory with vLLM's own code, on CPU, and report what it did.
 
 Run with the python of the venv made by `tools/vllm_env.sh VENV_DIR`:
 
@@ -17,9 +17,13 @@ What it runs, all of it vLLM's code (vLLM 0.33.0, platform forced to CPU with VL
       (speculative config from the directory, verifier from `speculators_config.verifier.name_or_path`);
     - `EngineArgs(model=VERIFIER, speculative_config={"model": DIR, "method": M, "num_speculative_tokens": N})
       .create_engine_config()` with M = the directory's `speculators_model_type` ("eagle3"; "eagle3" plus
-      parallel_drafting for peagle; "dflash") and N = `proposal_methods[0].speculative_tokens`; its draft
+      parallel_drafting for peagle; "dflash"; "dspark") and N = `proposal_methods[0].speculative_tokens`; its draft
       `hf_config` is the `SpeculatorsConfig` built by `vllm/transformers_utils/configs/speculators` (update_eagle3 /
-      update_peagle / update_dflash) and is reported field by field.
+      update_peagle / update_dflash / update_dspark) and is reported field by field.
+      dspark: vLLM implements it only in Model Runner V2 (config/vllm.py `_get_v1_model_runner_unsupported_features`),
+      and picks V1 where Triton is missing (this CPU venv), so the engine config is built with
+      VLLM_USE_V2_MODEL_RUNNER=1 (what a GPU with Triton gets by default; restored after the load) and the report says
+      what vLLM would have done here without it.
 (b) model construction: single-process gloo "distributed" world (world size 1, TP 1, PP 1), the current vLLM
     config set, the verifier built by `get_model` (real weights from --verifier, else dummy weights from a
     stand-in config), then the draft:
@@ -36,6 +40,12 @@ What it runs, all of it vLLM's code (vLLM 0.33.0, platform forced to CPU with VL
       `DFlashQwen3ForCausalLM` (model_executor/models/qwen3_dflash.py) through `get_model`; the attention layers
       get vLLM's CPU_ATTN backend (it supports non-causal attention). The proposer's own checks run as in
       serving: V2 refuses `sample_from_anchor: true` and a mask token it cannot read; V1 ignores sample_from_anchor.
+    - dspark: Model Runner V2's `DSparkSpeculator` (v1/worker/gpu/spec_decode/dspark/) is constructed on CPU and its
+      `load_model(verifier)` is called: `load_dspark_model` (dspark/utils.py: the DFlash-style draft config with
+      use_non_causal from the per-layer causality, model tag "dspark_head", `maybe_share_target_embed`, the verifier's
+      lm_head unless the draft ships a different one) builds `Qwen3DSparkForCausalLM` (model_executor/models/
+      qwen3_dspark.py: the DFlashQwen3Model backbone + `markov_head.markov_w1` [V, r] / `markov_w2` [draft V, r] +
+      the fp32 `confidence_head.proj` when enable_confidence_head) through `get_model`.
 (c) the loader is `DefaultModelLoader` with two hooks and nothing else changed: right after the model is
     created every parameter and persistent buffer is filled with a sentinel (NaN; int64 min for integer
     tensors), and every parameter's `weight_loader` is wrapped to record which checkpoint tensor it received.
@@ -43,8 +53,11 @@ What it runs, all of it vLLM's code (vLLM 0.33.0, platform forced to CPU with VL
     `Eagle3LlamaForCausalLM.load_weights` (its `midlayer.`->`layers.0.` mapping, q/k/v and gate/up stacking,
     `d2t`->`draft_id_to_target_id`) or `DFlashQwen3ForCausalLM.load_weights` (`model.` prefix on every name but
     `lm_head*` / `d2t`, `t2d` dropped, `mask_hidden` asserted absent, q/k/v and gate/up stacking, an optional
-    `mask_embedding.pt` next to the weights). For dflash the hook sits in `get_model_loader`, which is what the
-    proposer's `get_model` calls: it returns this loader only where vLLM itself chose `DefaultModelLoader`.
+    `mask_embedding.pt` next to the weights) or `Qwen3DSparkForCausalLM.load_weights` (same prefixing, `t2d` dropped,
+    `d2t` -> `draft_id_to_target_id`; `mask_embedding`, and embed_tokens / lm_head / d2t / confidence_head when the file
+    has none of them, mapped to nothing; the confidence head is deleted from the model, silently, when the config
+    disables it or the file has none of its tensors). For dflash / dspark the hook sits in `get_model_loader`, which is
+    what the proposer's `get_model` calls: it returns this loader only where vLLM itself chose `DefaultModelLoader`.
 (d) report: tensors not consumed, parameters still (partly) holding the sentinel, values that differ from
     the file (after undoing the q/k/v and gate/up stacking), d2t, and the embedding / lm_head sharing decided
     by vLLM's own code against the verifier (eagle3: `EagleProposer._maybe_share_embeddings` /
@@ -56,17 +69,31 @@ What it runs, all of it vLLM's code (vLLM 0.33.0, platform forced to CPU with VL
     (its fused `torch.ops._C` kernels are not in this CUDA wheel run on CPU; the report says so).
     `model.mask_embedding` stays unfilled without a `mask_embedding.pt` and is then never read by vLLM's forward:
     it is listed apart, not as a failure.
+    For dspark also: the Markov / confidence fields vLLM put on the draft config (markov_rank, enable_confidence_head,
+    confidence_head_with_markov, sample_from_anchor, mask_token_id, target_layer_ids = aux - 1, ...), the fields it
+    defaulted, each layer's causality, the query tokens per request (N with sample_from_anchor, else 1 + N) against
+    block_size, and functional checks with the loaded modules against plain torch on the file's tensors: the Markov
+    embedding / bias `markov_w2(markov_w1[prev])` (through vLLM's LogitsProcessor), the confidence
+    `sigmoid(proj([h; markov_w1[prev]]))`, and vLLM's own sequential Markov sampling loop
+    (`DSparkSpeculator._sample_sequential`, greedy, on a stand-in backbone output) against the same loop in plain
+    torch with the verifier's lm_head. The backbone forward is not run (attention metadata + a KV cache; the
+    context K/V precompute needs `torch.ops._C`, as for dflash). embed_tokens / lm_head are expected to stay unfilled
+    (shared from the verifier) and `model.mask_embedding` is never loaded (DSpark masks via the vocabulary row).
 
 Exit status 0 only when every checkpoint tensor was consumed (vLLM skips `t2d` by design; it is checked
 against `d2t` instead), every parameter was filled (or replaced by the verifier's at the sharing step),
 every loaded value equals the file, the cheap functional checks pass, and no field that changes the draft's
 computation was silently defaulted by vLLM (eagle3: norm_before_residual; dflash: sliding_window_non_causal,
-sample_from_anchor, the RoPE theta) or is served differently from what the file says (dflash:
-a directory written by upstream speculators (architectures DFlashDraftModel), whose full-attention layers attend both
-ways, with `sliding_window_non_causal` not true: vLLM serves them causal; more query tokens per request than
-`block_size`; aux layer ids the verifier does not have). 1 otherwise (including vLLM's loader raising);
+sample_from_anchor, the RoPE theta; dspark: sample_from_anchor, the RoPE theta) or is served differently from what the
+file says (dflash: a directory written by upstream speculators (architectures DFlashDraftModel), whose full-attention
+layers attend both ways, with `sliding_window_non_causal` not true: vLLM serves them causal; more query tokens per
+request than `block_size`; aux layer ids the verifier does not have; dspark: a markov_head_type other than vanilla
+(vLLM builds only the vanilla head), a layer whose causality differs from upstream speculators' DSparkDraftModel, more
+query tokens per request than `block_size`, aux layer ids the verifier does not have). 1 otherwise (including vLLM's
+loader raising);
 2 when vLLM refused the directory's config (translation, engine config, or the DFlash proposer's own checks,
-e.g. a missing mask_token_id or sample_from_anchor true) or something unexpected failed.
+e.g. a missing mask_token_id or sample_from_anchor true; dspark: update_dspark's KeyError without
+aux_hidden_state_layer_ids, the DSparkSpeculator's ValueError without a mask token) or something unexpected failed.
 The JSON report goes to stdout; vLLM's logs go to stderr.
 """
 import argparse, json, logging, os, sys, tempfile, time
@@ -95,6 +122,13 @@ DFLASH_DEFAULTS = {"sliding_window_non_causal": True, "sample_from_anchor": Fals
 # or is the Qwen3 standard: reported, not a problem)
 DFLASH_LAYER_DEFAULTS = {"head_dim": "hidden_size // num_attention_heads", "attention_bias": False, "is_neox_style": True,
                          "use_aux_hidden_state": True, "logit_scale": 1.0}
+# dspark (update_dspark, Qwen3DSparkForCausalLM): copied to the top level only when present; what vLLM then uses.
+# sample_from_anchor: False (the 1 + N fill-in layout; upstream speculators' DSparkSpeculatorConfig defaults to True).
+# enable_confidence_head / confidence_head_with_markov: False (speculators 0.9: True / True). aux_hidden_state_layer_ids is
+# required (KeyError); markov_rank has no default (AttributeError when the model is built); mask_token_id is required by
+# the DSparkSpeculator (ValueError). sliding_window_non_causal is not read: causality comes from layer_types / is_causal.
+DSPARK_DEFAULTS = {"sample_from_anchor": False, "enable_confidence_head": False, "confidence_head_with_markov": False,
+                   "draft_vocab_size": "vocab_size", "target_hidden_size": "hidden_size", "use_aux_hidden_state": True}
 SENTINEL_INT = -(2**63)
 
 
@@ -146,7 +180,7 @@ def _stand_in_verifier(cfg: dict, tmp: Path) -> Path:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("converted_dir", nargs="+", help="Speculators-format eagle3 / peagle / dflash directories (config.json + *.safetensors), "
+    ap.add_argument("converted_dir", nargs="+", help="Speculators-format eagle3 / peagle / dflash / dspark directories (config.json + *.safetensors), "
                     "loaded one after the other in this process (vLLM is imported once)")
     ap.add_argument("--verifier", action="append", help="local verifier directory: once for all the directories, or once for each, "
                     "in order (default: speculators_config.verifier.name_or_path when it is a local directory or in the local "
@@ -156,7 +190,8 @@ def main(argv=None) -> int:
                     help="also show what speculative_config={'model': DIR} (no method) resolves to")
     ap.add_argument("--dflash-runner", choices=("v2", "v1"), default="v2",
                     help="dflash only: which vLLM proposer builds the draft: v2 = Model Runner V2's DFlashSpeculator (what "
-                    "`vllm serve` uses on a GPU with Triton; default), v1 = the V1 DFlashProposer (vLLM's fallback without Triton)")
+                    "`vllm serve` uses on a GPU with Triton; default), v1 = the V1 DFlashProposer (vLLM's fallback without Triton). "
+                    "dspark directories always use Model Runner V2's DSparkSpeculator (V1 has no DSpark)")
     a = ap.parse_args(argv)
     vers = a.verifier or [None]
     if len(vers) not in (1, len(a.converted_dir)):
@@ -164,6 +199,7 @@ def main(argv=None) -> int:
     reports, rc = [], 0
     for d, v in zip(a.converted_dir, vers * len(a.converted_dir) if len(vers) == 1 else vers):
         rep = {}
+        v2_env = os.environ.get("VLLM_USE_V2_MODEL_RUNNER")   # a dspark load sets it; the next directory gets it back
         try:
             code = _main(argparse.Namespace(**{**vars(a), "converted_dir": d, "verifier": v}), rep)
         except BaseException as e:   # anything vLLM raised outside the steps that report their own errors
@@ -172,7 +208,10 @@ def main(argv=None) -> int:
             rep["ok"] = False
             rep["traceback_tail"] = traceback.format_exc().splitlines()[-12:]
             code = 2
-        finally: _teardown()
+        finally:
+            _teardown()
+            if v2_env is None: os.environ.pop("VLLM_USE_V2_MODEL_RUNNER", None)
+            else: os.environ["VLLM_USE_V2_MODEL_RUNNER"] = v2_env
         reports.append(rep); rc = max(rc, code)
     # one directory: its report; several: the list of reports, in order (exit status: the worst)
     print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
@@ -245,8 +284,11 @@ def _main(a, rep) -> int:
         conf["speculators_translation"] = {"error": _err(e)}
     peagle = raw.get("speculators_model_type") == "peagle"
     dflash = raw.get("speculators_model_type") == "dflash"
+    dspark = raw.get("speculators_model_type") == "dspark"
     if dflash:
         _dflash_config_checks(raw, conf, problems)
+    elif dspark:
+        _dspark_config_checks(raw, conf, problems)
     else:
         missing = {k: v for k, v in (PEAGLE_DEFAULTS if peagle else EAGLE3_DEFAULTS).items() if k not in raw}
         conf["fields_missing_defaulted_by_vllm"] = missing
@@ -276,6 +318,8 @@ def _main(a, rep) -> int:
     rep["verifier"] = {"path": verifier, "source": ver_src, "weights": "real" if has_weights else "dummy"}
 
     from vllm.engine.arg_utils import EngineArgs
+    if dspark:   # only Model Runner V2 has DSpark; vLLM picks V1 without Triton (main() restores the variable)
+        os.environ.setdefault("VLLM_USE_V2_MODEL_RUNNER", "1")
     spec_cfg = {"model": str(draft_dir), "method": spec_from_dir.get("method", "eagle3"), "num_speculative_tokens": spec_from_dir["num_speculative_tokens"],
                 **({"parallel_drafting": True} if spec_from_dir.get("parallel_drafting") else {})}  # peagle: eagle3 with parallel drafting
     try:
@@ -296,6 +340,8 @@ def _main(a, rep) -> int:
         if not getattr(sc, "parallel_drafting", False): problems.append("vLLM does not draft this peagle directory in parallel")
     if dflash:
         _dflash_translation(raw, vc, sc, hf, conf, problems)
+    elif dspark:
+        _dspark_translation(raw, vc, sc, hf, conf, problems, rep)
     keys = ("architectures", "model_type", "hidden_size", "target_hidden_size", "intermediate_size", "num_hidden_layers",
             "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size", "draft_vocab_size",
             "norm_before_residual", "norm_before_fc", "fc_norm", "norm_output", "eagle_aux_hidden_state_layer_ids",
@@ -305,12 +351,18 @@ def _main(a, rep) -> int:
         keys = tuple(k for k in keys if k not in ("norm_before_residual", "norm_before_fc", "fc_norm", "norm_output", "num_aux_hidden_states"))
         keys += ("dflash_config", "layer_types", "sliding_window", "is_causal", "use_aux_hidden_state", "is_neox_style",
                  "logit_scale", "hidden_act", "mask_token_id")
+    elif dspark:   # update_dspark's top-level fields (no dflash_config)
+        keys = tuple(k for k in keys if k not in ("norm_before_residual", "norm_before_fc", "fc_norm", "norm_output", "num_aux_hidden_states"))
+        keys += ("target_layer_ids", "mask_token_id", "markov_rank", "markov_head_type", "block_size", "enable_confidence_head",
+                 "confidence_head_with_markov", "sample_from_anchor", "dspark_bonus_anchor", "use_aux_hidden_state",
+                 "dflash_config", "layer_types", "sliding_window", "is_causal", "is_neox_style", "logit_scale", "hidden_act")
     conf["draft_hf_config"] = {k: _jsonable(getattr(hf, k, None)) for k in keys}
     # which aux layers the verifier will emit (GPUModelRunner._get_eagle3_aux_layers_from_config, else the model default;
-    # dflash with Model Runner V2: eagle3_utils.get_eagle3_aux_layers_from_config, what DFlashSpeculator and the fc size use)
+    # dflash with Model Runner V2, and dspark: eagle3_utils.get_eagle3_aux_layers_from_config, what DFlashSpeculator /
+    # DSparkSpeculator and the fc size use)
     try:
         from types import SimpleNamespace
-        if dflash and a.dflash_runner == "v2":
+        if (dflash and a.dflash_runner == "v2") or dspark:
             from vllm.v1.worker.gpu.spec_decode.eagle.eagle3_utils import get_eagle3_aux_layers_from_config
             conf["aux_layers_from_draft_config"] = _jsonable(get_eagle3_aux_layers_from_config(sc))
         else:
@@ -319,7 +371,7 @@ def _main(a, rep) -> int:
                 GPUModelRunner._get_eagle3_aux_layers_from_config(SimpleNamespace(speculative_config=sc)))
     except Exception as e:
         conf["aux_layers_from_draft_config"] = f"could not ask GPUModelRunner: {_err(e)}"
-    if dflash:   # the verifier captures aux id L = the residual stream entering layer L, for L in 0..num_hidden_layers
+    if dflash or dspark:   # the verifier captures aux id L = the residual stream entering layer L, for L in 0..num_hidden_layers
         nl = vc.model_config.get_total_num_hidden_layers()
         aux = conf["aux_layers_from_draft_config"]
         bad = [i for i in aux if not 0 <= i <= nl] if isinstance(aux, list) else []
@@ -391,7 +443,11 @@ def _main(a, rep) -> int:
                 if torch.equal(mh.float(), self.file["mask_hidden"].float().reshape(mh.shape)): consumed.add("mask_hidden")
             self.unconsumed = sorted(set(self.file) - consumed)
             self.unfilled = {}
+            # parameters load_weights took out of the model (dspark: the confidence head when the config disables it or
+            # the file has none of its tensors)
+            self.removed = [n for n in self.filled if n not in sd]
             for n in self.filled:
+                if n in self.removed: continue
                 t = sd[n].detach()
                 bad = torch.isnan(t) if t.is_floating_point() else (t == SENTINEL_INT) if t.dtype == torch.int64 else None
                 if bad is not None and bool(bad.any()):
@@ -434,6 +490,8 @@ def _main(a, rep) -> int:
         lap("verifier_load_s")
         if dflash:
             return _dflash_load(a, rep, vc, sc, hf, raw, target, SentinelLoader, coll, timings, lap, tmp)
+        if dspark:
+            return _dspark_load(a, rep, vc, sc, hf, raw, target, SentinelLoader, coll, timings, lap, tmp)
         draft_vc = EagleProposer._create_draft_vllm_config(SimpleNamespace(speculative_config=sc, vllm_config=vc))
         loader = SentinelLoader(get_draft_load_config(draft_vc))
         try:
@@ -800,6 +858,427 @@ def _dflash_load(a, rep, vc, sc, hf, raw, target, SentinelLoader, coll, timings,
     rep["ok"] = not problems
     shutil.rmtree(tmp, ignore_errors=True)
     return 0 if rep["ok"] else 1
+
+
+def _dspark_config_checks(raw: dict, conf: dict, problems: list) -> None:
+    "dspark (a): the fields update_dspark / Qwen3DSparkForCausalLM default when the file has none, and settings vLLM serves otherwise."
+    tl = raw.get("transformer_layer_config") or {}
+    # update_dspark copies a field only when it is not None: a null counts as absent
+    missing = {k: v for k, v in DSPARK_DEFAULTS.items() if raw.get(k) is None and k not in tl}
+    missing.update({f"transformer_layer_config.{k}": v for k, v in DFLASH_LAYER_DEFAULTS.items() if k not in tl and k not in missing})
+    if raw.get("markov_head_type") is None:
+        missing["markov_head_type"] = "not read: vLLM builds the vanilla head"
+    if "rope_theta" not in (tl.get("rope_parameters") or {}) and "rope_theta" not in tl:
+        missing["transformer_layer_config.rope_parameters.rope_theta"] = 1e6
+        problems.append("transformer_layer_config has no RoPE theta: vLLM's DSpark (DFlash) layers use 1e6 (set_default_rope_theta)")
+    conf["fields_missing_defaulted_by_vllm"] = missing
+    if "sample_from_anchor" in missing:
+        problems.append("config.json has no sample_from_anchor: vLLM reads it as False (the 1 + N fill-in layout: the anchor is the "
+                        "bonus token, only the N mask slots are sampled); upstream speculators' DSpark default is True")
+    mht = raw.get("markov_head_type")
+    if mht not in (None, "vanilla"):
+        problems.append(f"markov_head_type is {mht!r}: vLLM's Qwen3DSparkModel builds only the vanilla Markov head "
+                        f"(bias = markov_w2(markov_w1[prev]); the field is copied to the config and never read): the {mht} head's "
+                        "own tensors have no home and its bias is not what vLLM computes")
+    if "sliding_window_non_causal" in raw:
+        conf["sliding_window_non_causal_not_read_by_vllm"] = raw["sliding_window_non_causal"]
+    # upstream speculators' DSparkDraftModel (the DFlash backbone): full-attention layers attend both ways inside the block,
+    # sliding-window layers causally unless sliding_window_non_causal; compared with vLLM's layers after the build
+    if "DSparkDraftModel" in (raw.get("architectures") or []) and isinstance(tl.get("num_hidden_layers"), int):
+        lt = tl.get("layer_types") or []
+        conf["causal_per_layer_upstream_speculators"] = [
+            bool(i < len(lt) and lt[i] == "sliding_attention" and tl.get("sliding_window") is not None
+                 and not raw.get("sliding_window_non_causal", False)) for i in range(tl["num_hidden_layers"])]
+    m = raw.get("markov_rank")
+    if isinstance(m, int) and m < 0:
+        problems.append(f"markov_rank is {m}: not a rank")
+    elif m == 0:   # checked after the build: vLLM's rank-0 head must give a zero bias
+        conf["markov_rank_0"] = ("upstream speculators builds no Markov head (pure DFlash drafting); vLLM's Qwen3DSparkModel "
+                                 "always builds one, here of rank 0")
+    req = [k for k in ("mask_token_id", "aux_hidden_state_layer_ids", "markov_rank") if raw.get(k) is None]
+    if req: conf["required_fields_missing"] = req   # KeyError in update_dspark / ValueError in DSparkSpeculator / AttributeError at build
+
+
+def _dspark_translation(raw: dict, vc, sc, hf, conf: dict, problems: list, rep: dict) -> None:
+    "dspark (a): what vLLM derived from the directory (the top-level DSpark fields, aux ids, query tokens), and its runner choice."
+    from vllm.model_executor.models.qwen3_dflash import _dflash_layer_causal, dflash_has_any_non_causal
+    from vllm.v1.worker.gpu.spec_decode.utils import get_parallel_drafting_token_id
+    N, V = sc.num_speculative_tokens, vc.model_config.get_vocab_size()
+    aux = raw.get("aux_hidden_state_layer_ids") or []
+    sfa = getattr(hf, "sample_from_anchor", True)   # DSparkSpeculator's read; update_dspark always writes it (default False)
+    try: mask = get_parallel_drafting_token_id(hf)
+    except Exception as e: mask = f"none: {_err(e, 200)}"
+    absent = "ABSENT (AttributeError when Qwen3DSparkModel is built)"
+    d = conf["dspark"] = {
+        # what vLLM's code reads, with its own defaults (Qwen3DSparkModel / DSparkSpeculator)
+        "method": sc.method, "num_speculative_tokens": N,
+        "markov_rank": _jsonable(getattr(hf, "markov_rank", absent)),
+        "markov_head_type_not_read": _jsonable(getattr(hf, "markov_head_type", None)),
+        "enable_confidence_head": _jsonable(getattr(hf, "enable_confidence_head", False)),
+        "confidence_head_with_markov": _jsonable(getattr(hf, "confidence_head_with_markov", False)),
+        "sample_from_anchor": _jsonable(sfa), "dspark_bonus_anchor": _jsonable(getattr(hf, "dspark_bonus_anchor", None)),
+        "mask_token_id": _jsonable(mask),
+        "target_layer_ids": _jsonable(getattr(hf, "target_layer_ids", None)),
+        "eagle_aux_hidden_state_layer_ids": _jsonable(getattr(hf, "eagle_aux_hidden_state_layer_ids", None)),
+        "causal_per_layer_from_config": [_dflash_layer_causal(hf, i) for i in range(hf.num_hidden_layers)],
+        "any_layer_non_causal": dflash_has_any_non_causal(hf),
+        "query_tokens_per_request": N if sfa else 1 + N, "block_size_in_file_not_read_by_vllm": raw.get("block_size"),
+        "parallel_drafting": getattr(sc, "parallel_drafting", None)}
+    # the runner vLLM picks here by default (no VLLM_USE_V2_MODEL_RUNNER), and whether it has DSpark
+    saved = os.environ.pop("VLLM_USE_V2_MODEL_RUNNER", None)
+    try:
+        v2_here = vc.use_v2_model_runner
+        v1_missing = [] if v2_here else vc._get_v1_model_runner_unsupported_features()
+    except Exception as e:
+        v2_here, v1_missing = None, [f"could not ask: {_err(e, 200)}"]
+    finally:
+        if saved is not None: os.environ["VLLM_USE_V2_MODEL_RUNNER"] = saved
+    d["runner"] = {"used": "Model Runner V2: DSparkSpeculator.load_model -> load_dspark_model (v1/worker/gpu/spec_decode/dspark/"
+                           "utils.py), model tag dspark_head",
+                   "vllm_would_pick_on_this_machine": "v2" if v2_here else f"v1 (no Triton here, or a feature V2 lacks), which lacks: {v1_missing}",
+                   "on_a_gpu_with_triton": "v2 (V1 has no DSpark)"}
+    if v2_here is False and "dspark speculative decoding" in v1_missing:
+        rep.setdefault("notes", []).append(
+            "on this machine (no Triton) vLLM picks Model Runner V1, which refuses dspark ('Model Runner V1 does not support: "
+            "dspark speculative decoding', config/vllm.py _get_v1_model_runner_unsupported_features); loaded here with "
+            "VLLM_USE_V2_MODEL_RUNNER=1, as a GPU with Triton serves it")
+    if sc.method != "dspark":
+        problems.append(f"vLLM's speculative method is {sc.method!r}, not 'dspark'")
+    if not getattr(sc, "parallel_drafting", False):
+        problems.append("vLLM does not draft this dspark directory in parallel")
+    if isinstance(mask, str): pass   # none: the DSparkSpeculator refuses the directory below (its own ValueError)
+    elif mask != raw.get("mask_token_id"):
+        problems.append(f"vLLM's mask token id is {mask!r}, config.json's mask_token_id {raw.get('mask_token_id')!r}")
+    elif isinstance(mask, int) and not 0 <= mask < V:
+        problems.append(f"mask_token_id {mask} is outside the verifier's vocabulary 0..{V - 1}: the shared embedding cannot embed the mask slots")
+    if d["target_layer_ids"] != [i - 1 for i in aux] or list(d["eagle_aux_hidden_state_layer_ids"] or []) != aux:
+        problems.append(f"vLLM's target_layer_ids {d['target_layer_ids']} / aux ids do not follow config.json's "
+                        f"aux_hidden_state_layer_ids {aux}")
+    for k in ("markov_rank", "enable_confidence_head", "confidence_head_with_markov", "sample_from_anchor"):
+        if raw.get(k) is not None and d[k] != raw[k]:
+            problems.append(f"vLLM reads {k} as {d[k]!r}, config.json says {raw[k]!r}")
+    bs = raw.get("block_size")
+    if isinstance(bs, int) and d["query_tokens_per_request"] > bs:
+        problems.append(f"vLLM drafts {d['query_tokens_per_request']} query tokens per request ("
+                        f"{'N' if sfa else '1 + N'} with sample_from_anchor {sfa}; it never reads block_size) but config.json's "
+                        f"block_size is {bs}: positions beyond the trained block")
+
+
+def _file_bytes_equal(got, exp) -> dict:
+    "A loaded tensor against the file's: bytes when the dtypes agree, else values after vLLM's cast (padded rows cut off)."
+    import torch
+    got = got.detach()[: exp.shape[0]] if got.dim() and got.shape[0] > exp.shape[0] else got.detach()
+    r = {"shape": list(got.shape), "file_shape": list(exp.shape), "dtype": str(got.dtype), "file_dtype": str(exp.dtype)}
+    if got.shape != exp.shape: r["equal"] = False
+    elif got.dtype == exp.dtype:
+        r["equal"] = bool(torch.equal(got.contiguous().view(torch.uint8), exp.contiguous().view(torch.uint8)))
+        r["compared"] = "bytes"
+    else:
+        r["equal"] = bool(torch.equal(got, exp.to(got.dtype)))
+        r["compared"] = f"values after the cast {exp.dtype} -> {got.dtype}"
+    return r
+
+
+def _dspark_load(a, rep, vc, sc, hf, raw, target, SentinelLoader, coll, timings, lap, tmp) -> int:
+    """dspark (b)-(d): Model Runner V2's DSparkSpeculator is constructed and its load_model builds, loads and shares the
+    draft; the sentinel loader is handed out by get_model_loader."""
+    import shutil
+    import torch
+    import vllm.model_executor.model_loader as ml
+    from vllm.model_executor.model_loader import DefaultModelLoader
+    from vllm.distributed import destroy_distributed_environment, destroy_model_parallel
+    from vllm.v1.worker.gpu.spec_decode.dspark.speculator import DSparkSpeculator
+    problems, conf = rep["problems"], rep["config"]
+    draft_dir = Path(rep["converted_dir"])
+    run = conf["dspark"]["runner"]
+
+    def stop(code):
+        rep["ok"] = False; rep["vllm_warnings"] = coll.records; rep["timings"] = timings
+        return code
+
+    try:   # the speculator's own checks, as at engine start (the mask token id)
+        prop = DSparkSpeculator(vc, torch.device("cpu"))
+    except Exception as e:
+        problems.append(f"vLLM's DSparkSpeculator refused the draft config: {_err(e)}")
+        return stop(2)
+    run.update({"parallel_drafting_token_id": _jsonable(prop.parallel_drafting_token_id),
+                "sample_from_anchor": bool(prop.sample_from_anchor), "num_query_per_req": prop.num_query_per_req,
+                "draft_attention_non_causal": bool(prop.requires_non_causal)})
+
+    made, chosen = [], []
+    real_get_model_loader = ml.get_model_loader
+    def get_model_loader(load_config):   # what vLLM's get_model calls: hand out the hooked loader where vLLM chose the default one
+        chosen_loader = real_get_model_loader(load_config)
+        chosen.append(f"{type(chosen_loader).__name__} (load_format {load_config.load_format!r})")
+        if type(chosen_loader) is not DefaultModelLoader:
+            raise RuntimeError(f"vLLM chose {chosen[-1]} for the draft: this tool hooks only DefaultModelLoader")
+        made.append(SentinelLoader(load_config)); return made[-1]
+    ml.get_model_loader = get_model_loader
+    try:
+        prop.load_model(target)
+    except Exception as e:
+        loader = made[-1] if made else None
+        stage = ("before the model was built" if loader is None else "model construction" if not hasattr(loader, "filled")
+                 else "load_weights" if not hasattr(loader, "unconsumed") else "after load_weights (sharing)")
+        problems.append(f"vLLM's loader raised ({stage}): {_err(e)}")
+        rep["load"] = {"stage": stage, "error": _err(e), "loader_chosen_by_vllm": chosen,
+                       "tensors_in_file": sorted(getattr(loader, "file", None) or {})}
+        if stage == "model construction":
+            rep["load"]["note"] = ("Qwen3DSparkForCausalLM could not be built here, so its load_weights did not run; "
+                                   "the error above is vLLM's own")
+        return stop(1)
+    finally:
+        ml.get_model_loader = real_get_model_loader
+    lap("draft_build_and_load_s")
+    loader, draft = made[-1], prop.model
+
+    # ------------------------------------------------------------ (d) report
+    run["layers"] = [{"kv_cache_layer": n, "causal": c, "sliding_window": l.self_attn.sliding_window,
+                      "attention_backend": type(l.self_attn.attn.impl).__name__}
+                     for n, c, l in zip(draft.get_draft_kv_cache_layer_names(), draft.get_draft_attn_causal(), draft.model.layers)]
+    run["rope_parameters_used"] = _jsonable(getattr(hf, "rope_parameters", None))
+    up = conf.get("causal_per_layer_upstream_speculators")
+    if up is not None:
+        served = [r["causal"] for r in run["layers"]]
+        if served != up:
+            problems.append(f"vLLM serves the layers causal={served}; upstream speculators' DSparkDraftModel trained them "
+                            f"causal={up} (full attention both ways; sliding windows causal unless sliding_window_non_causal; "
+                            "vLLM ignores sliding_window_non_causal for dspark)")
+    ld = rep["load"] = {"model_class": type(draft).__name__, "loader_chosen_by_vllm": chosen,
+                        "tensors_in_file": {n: list(t.shape) for n, t in loader.file.items()},
+                        "tensor_to_parameter": {p: f for p, f in sorted(loader.where.items())},
+                        "sentinel_filled": len(loader.filled),
+                        "non_persistent_buffers_not_filled": loader.non_persistent}
+    if loader.removed: ld["parameters_removed_by_vllm_load_weights"] = loader.removed
+    if loader.unwrapped: ld["weight_loader_not_wrapped"] = loader.unwrapped
+    if loader.not_from_file: ld["loaded_from_outside_the_safetensors"] = loader.not_from_file
+    ld["unconsumed_tensors"] = [n for n in loader.unconsumed if n != "t2d"]
+    ld["skipped_by_vllm_by_design"] = [n for n in loader.unconsumed if n == "t2d"]
+    if ld["unconsumed_tensors"]: problems.append(f"tensors vLLM did not load: {ld['unconsumed_tensors']}")
+    ld["value_mismatches"] = loader.mismatch
+    ld["vocab_padding"] = loader.padded
+    ld["buffers_not_in_checkpoint_left_at_init_value"] = loader.buffers_at_init
+    if loader.mismatch: problems.append(f"parameters whose loaded values differ from the file: {sorted(loader.mismatch)}")
+
+    # the Markov and confidence heads: what vLLM built, kept and loaded, against the file's bytes
+    F = loader.file
+    ch = draft.model.confidence_head
+    ch_file = sorted(n for n in F if n.startswith("confidence_head."))
+    ld["confidence_head"] = {"enable_confidence_head_read": bool(getattr(hf, "enable_confidence_head", False)),
+                             "with_markov_read": bool(getattr(hf, "confidence_head_with_markov", False)),
+                             "tensors_in_file": ch_file, "kept_by_vllm": ch is not None,
+                             "input_dim": ch.proj.input_size if ch is not None else None,
+                             "used_when_serving": "only with speculative_config enable_adaptive_verification "
+                                                  "(DSparkSpeculator.load_draft_model: use_confidence_head)"}
+    if ch_file and ch is None:
+        ld["confidence_head"]["vllm_did"] = ("deleted the head and mapped confidence_head.* to nothing (Qwen3DSparkForCausalLM."
+                                             "load_weights): the file's tensors are dropped without an error")
+        problems.append(f"config.json's enable_confidence_head is {raw.get('enable_confidence_head')!r} but the file has {ch_file}: "
+                        "vLLM drops the trained confidence head silently")
+    elif not ch_file and getattr(hf, "enable_confidence_head", False):
+        ld["confidence_head"]["vllm_did"] = "deleted the head the config asked for: the file has no confidence_head.* tensors"
+        problems.append("enable_confidence_head is true but the file has no confidence_head.* tensors: vLLM deletes the head "
+                        "silently (no per-token confidence for adaptive verification)")
+    mk = [n for n in F if n.startswith("markov_head.")]
+    ld["markov_head"] = {"tensors_in_file": sorted(mk), "rank_built": draft.model.markov_head.markov_w1.embedding_dim,
+                         "markov_w1": list(draft.model.markov_head.markov_w1.weight.shape),
+                         "markov_w2": list(draft.model.markov_head.markov_w2.weight.shape)}
+    sd = dict(draft.named_parameters())
+    ld["loaded_equals_file"] = {p: {"file": fs[0], **_file_bytes_equal(sd[p], F[fs[0]])} for p, fs in sorted(loader.where.items())
+                                if len(fs) == 1 and p in sd and (".markov_head." in p or ".confidence_head." in p)}
+    bad_bytes = [p for p, r in ld["loaded_equals_file"].items() if not r["equal"]]
+    if bad_bytes: problems.append(f"Markov / confidence parameters that differ from the file's tensors: {bad_bytes}")
+
+    # d2t: Qwen3DSparkForCausalLM has draft_id_to_target_id only when draft_vocab_size < the verifier's vocabulary
+    Vd, V, H = hf.draft_vocab_size, vc.model_config.get_vocab_size(), hf.hidden_size
+    d2t = {"draft_vocab_size": Vd, "verifier_vocab_size": V, "in_file": "d2t" in F,
+           "has_draft_id_to_target_id": draft.draft_id_to_target_id is not None}
+    if draft.draft_id_to_target_id is not None:
+        d2t["loaded"] = "draft_id_to_target_id" not in loader.unfilled
+        if "d2t" in F:
+            tgt = torch.arange(Vd) + F["d2t"].long()
+            d2t["targets_distinct_and_in_range"] = bool(tgt.unique().numel() == Vd and tgt.min() >= 0 and tgt.max() < V)
+            if not d2t["targets_distinct_and_in_range"]: problems.append("d2t maps draft ids outside/onto each other")
+    ld["d2t"] = d2t
+
+    # sharing with the verifier: done by load_dspark_model above; checked by identity
+    emb_shared = draft.model.embed_tokens is target.model.embed_tokens
+    head_shared = draft.lm_head is getattr(target, "lm_head", None)
+    ld["embed_tokens"] = {"has_own_embed_tokens": getattr(draft, "has_own_embed_tokens", None),
+                          "status": "shared from verifier" if emb_shared else
+                          ("own (from the file)" if "model.embed_tokens.weight" not in loader.unfilled else "UNFILLED"),
+                          "decided_by": "load_dspark_model: maybe_share_target_embed when the draft's vocab_size <= the verifier's "
+                                        "(the verifier's module unless the draft ships its own copy that differs)"}
+    ld["lm_head"] = {"has_own_lm_head": getattr(draft, "has_own_lm_head", None),
+                     "status": "shared from verifier" if head_shared else
+                     ("own (from the file)" if "lm_head.weight" not in loader.unfilled else "UNFILLED"),
+                     "decided_by": "load_dspark_model: the verifier's lm_head when draft_vocab_size equals the verifier's "
+                                   "vocabulary, unless the draft ships a different one (_should_share)"}
+    if emb_shared and target.model.embed_tokens.weight.shape[-1] != H:
+        problems.append(f"vLLM shares the verifier's embedding ({target.model.embed_tokens.weight.shape[-1]} wide) with a "
+                        f"draft of hidden_size {H}")
+    shared = ({"model.embed_tokens.weight"} if emb_shared else set()) | ({"lm_head.weight"} if head_shared else set())
+    # mask_embedding: always built, always mapped to nothing by Qwen3DSparkForCausalLM.load_weights, never read (DSpark masks
+    # via the vocabulary row: has_separate_mask_embedding stays False)
+    unused = {"model.mask_embedding"}
+    _account_unfilled(ld, loader, shared, unused, problems)
+    ld["expected_unfilled"] = ("embed_tokens / lm_head (when the file has none) are replaced by the verifier's at load_dspark_model; "
+                               "model.mask_embedding is never loaded nor read")
+
+    # functional checks on the loaded modules against plain torch on the file's tensors. Not run: the backbone's query
+    # pass (attention metadata + a KV cache).
+    fn = ld["functional"] = {}
+    dt = vc.model_config.dtype
+    with torch.no_grad():
+        try:
+            bad = []
+            auxl = conf.get("aux_layers_from_draft_config")
+            Hv = vc.model_config.get_hidden_size()
+            fc_in = draft.model.fc.input_size if draft.model.use_aux_hidden_state else None
+            emitted = len(auxl) * Hv if isinstance(auxl, list) else None
+            conf["aux_states_emitted_vs_fc_expects"] = {"aux_layers": auxl, "verifier_hidden_size": Hv,
+                                                        "features_emitted": emitted, "fc_input_size": fc_in}
+            if fc_in is not None and emitted != fc_in:
+                problems.append(f"the verifier will emit {emitted} aux features ({auxl} x {Hv}) but vLLM built fc for {fc_in}: "
+                                "ValueError in combine_hidden_states at the first step")
+            if fc_in is not None:
+                x = draft.combine_hidden_states(torch.randn(3, fc_in, dtype=dt))
+                fn["combine_hidden_states"] = {"fc_input": fc_in, "out_shape": list(x.shape), "finite": bool(torch.isfinite(x).all())}
+            mask = prop.parallel_drafting_token_id
+            ids = sorted({*range(min(V, 7))} | ({mask} if isinstance(mask, int) and 0 <= mask < V else set()))
+            e = draft.embed_input_ids(torch.tensor(ids))
+            fn["embed_input_ids"] = {"ids_incl_mask_token": ids, "out_shape": list(e.shape), "finite": bool(torch.isfinite(e).all())}
+            if e.shape[-1] != H: bad.append("embed_input_ids width")
+            lg = draft.compute_draft_logits(torch.randn(2, H, dtype=dt))
+            fn["compute_draft_logits"] = {"out_shape": list(lg.shape), "finite": bool(torch.isfinite(lg).all())}
+            if lg.shape[-1] != Vd: bad.append("compute_draft_logits width")
+            try:
+                draft.precompute_and_store_context_kv(torch.randn(3, H, dtype=dt), torch.arange(3))
+                fn["precompute_and_store_context_kv"] = {"ran": True}
+            except AttributeError as err:
+                if "_C" not in str(err): raise
+                fn["precompute_and_store_context_kv"] = {"not_run": "its fused kernels (torch.ops._C rms_norm / rotary_embedding) "
+                                                         f"are not in this CUDA wheel on CPU: {_err(err, 200)}"}
+            # the Markov bias and the confidence: vLLM's module instances vs plain torch on the file's tensors
+            w1n, w2n = "markov_head.markov_w1.weight", "markov_head.markov_w2.weight"
+            scale = draft.logits_processor.scale
+            fn["logit_scale"] = scale
+            if w1n in F and w2n in F and "model.markov_head.markov_w1.weight" not in loader.unfilled:
+                w1, w2 = F[w1n].to(dt), F[w2n].to(dt)
+                tol = 1e-5 if dt == torch.float32 else 2e-2   # matmul order differs (F.linear vs @)
+                prev = torch.tensor(sorted({0, 1, w1.shape[0] - 1} | {i for i in ids if i < w1.shape[0]}))
+                me = draft.markov_embed(prev)
+                mb = draft.markov_bias(me)
+                ref = scale * (w1[prev] @ w2.T)
+                fn["markov_bias"] = {"how": "Qwen3DSparkForCausalLM.markov_embed / markov_bias (markov_w1 lookup, markov_w2 through "
+                                            "the LogitsProcessor) vs logit_scale * markov_w1[prev] @ markov_w2.T from the file",
+                                     "prev_ids": prev.tolist(), "embed_equals_file_rows": bool(torch.equal(me, w1[prev])),
+                                     "out_shape": list(mb.shape), "max_abs_diff": float((mb - ref).abs().max()),
+                                     "ok": bool(mb.shape == ref.shape and torch.allclose(mb, ref, atol=tol, rtol=tol))}
+                if not (fn["markov_bias"]["ok"] and fn["markov_bias"]["embed_equals_file_rows"]): bad.append("markov_bias")
+                if ch is not None and "confidence_head.proj.weight" in F:
+                    h = torch.randn(len(prev), H, dtype=dt)
+                    c = draft.compute_confidence(h, me)
+                    xin = torch.cat([h, w1[prev]], -1) if ch.with_markov else h
+                    cref = torch.sigmoid(xin.float() @ F["confidence_head.proj.weight"].float().T
+                                         + (F["confidence_head.proj.bias"].float() if "confidence_head.proj.bias" in F else 0)).squeeze(-1)
+                    fn["confidence"] = {"how": "compute_confidence (sigmoid of the fp32 confidence_head) vs sigmoid(["
+                                               + ("h; markov_w1[prev]" if ch.with_markov else "h") + "] @ W.T + b) from the file",
+                                        "out_shape": list(c.shape), "dtype": str(c.dtype), "max_abs_diff": float((c - cref).abs().max()),
+                                        "ok": bool(c.shape == cref.shape and torch.allclose(c, cref, atol=1e-6, rtol=1e-5))}
+                    if not fn["confidence"]["ok"]: bad.append("confidence")
+                fn["sequential_sampling"] = _dspark_sequential_check(prop, draft, F, rep, dt, scale)
+                if fn["sequential_sampling"].get("ok") is False: bad.append("sequential_sampling")
+            elif draft.model.markov_head.markov_w1.embedding_dim == 0:   # markov_rank 0: an empty head, nothing to load
+                prev = torch.tensor(ids)
+                mb = draft.markov_bias(draft.markov_embed(prev))
+                fn["markov_bias"] = {"how": "markov_rank 0: vLLM's empty Markov head on a few ids; its bias must be zero (pure DFlash)",
+                                     "out_shape": list(mb.shape), "ok": bool(mb.shape == (len(ids), Vd) and (mb == 0).all())}
+                if not fn["markov_bias"]["ok"]: bad.append("markov_bias")
+            else:
+                fn["markov_bias"] = {"skipped": "markov_w1 / markov_w2 not in the file or not loaded"}
+            bad += [n for n, r in fn.items() if isinstance(r, dict) and r.get("finite") is False]
+            if bad: problems.append(f"functional checks failed: {bad}")
+        except Exception as err:
+            fn["error"] = _err(err); problems.append(f"functional check raised: {_err(err)}")
+    lap("checks_s")
+    destroy_model_parallel(); destroy_distributed_environment()
+    rep["vllm_warnings"] = coll.records
+    rep["timings"] = timings
+    rep["ok"] = not problems
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if rep["ok"] else 1
+
+
+def _dspark_sequential_check(prop, draft, F, rep, dt, scale) -> dict:
+    """vLLM's own sequential Markov sampling (DSparkSpeculator._sample_sequential, greedy) on a stand-in backbone output,
+    against the same loop in plain torch: base = h @ lm_head.T (the verifier's lm_head from its file), then per step
+    logits = base + markov_w2(markov_w1[prev]), prev = the sampled target id, the anchor first."""
+    import torch
+    from safetensors import safe_open
+    R, N, H = prop.max_num_reqs, prop.num_speculative_steps, draft.config.hidden_size   # R: the engine's max_num_seqs
+    head = draft.lm_head.weight
+    lm_src = "the draft's lm_head module (vLLM's)"
+    if "lm_head.weight" in F:
+        lm, lm_src = F["lm_head.weight"], "the draft file's lm_head.weight"
+    else:
+        lm = None
+        if rep["verifier"]["weights"] == "real":
+            for f in sorted(Path(rep["verifier"]["path"]).glob("*.safetensors")):
+                with safe_open(str(f), "pt") as sf:
+                    if "lm_head.weight" in sf.keys():
+                        lm, lm_src = sf.get_tensor("lm_head.weight"), f"the verifier's lm_head.weight ({f.name})"; break
+        if lm is None: lm = head.detach()[: draft.config.draft_vocab_size]
+    w1, w2 = F["markov_head.markov_w1.weight"].to(dt), F["markov_head.markov_w2.weight"].to(dt)
+    ch = draft.model.confidence_head
+    V1 = w1.shape[0]
+    anchors = torch.tensor([min(3, V1 - 1), min(5, V1 - 1), V1 - 1, 0])
+    hidden = torch.randn(len(anchors) * N, H, dtype=dt)
+    n, got, got_conf = R * N, [], []
+    saved = prop.use_confidence_head
+    try:
+        prop.use_confidence_head = ch is not None   # what enable_adaptive_verification turns on
+        for s in range(0, len(anchors), R):   # R requests at a time, as the speculator's buffers allow
+            prop.sample_indices[:n] = torch.arange(n)
+            prop.sample_idx_mapping[:n] = torch.arange(R).repeat_interleave(N)
+            prop.sample_pos[:n] = torch.arange(n) + 1
+            prop.input_buffers.input_ids[prop._anchor_idx[:R]] = anchors[s:s + R].to(prop.input_buffers.input_ids.dtype)
+            prop.draft_tokens.zero_()
+            prop._sample_sequential(R, hidden[s * N:(s + R) * N])
+            got.append(prop.draft_tokens[:R].clone())
+            if ch is not None: got_conf.append(prop.draft_token_confidence_probs[:R].clone())
+    finally:
+        prop.use_confidence_head = saved
+    R = len(anchors)
+    got = torch.cat(got)
+    got_conf = torch.cat(got_conf) if ch is not None else None
+    d2t = F["d2t"].long() if "d2t" in F and draft.draft_id_to_target_id is not None else None
+    hs = hidden.view(R, N, H)
+    base = scale * (hs @ lm.to(dt).T)
+    prev, toks, confs, margin = anchors, [], [], float("inf")
+    for i in range(N):
+        m = w1[prev]
+        lg = base[:, i] + scale * (m @ w2.T)
+        top2 = lg.topk(2, -1).values
+        margin = min(margin, float((top2[:, 0] - top2[:, 1]).min()))
+        t = lg.argmax(-1)
+        t = t + d2t[t] if d2t is not None else t
+        if ch is not None:
+            xin = torch.cat([hs[:, i], m], -1) if ch.with_markov else hs[:, i]
+            b = F["confidence_head.proj.bias"].float() if "confidence_head.proj.bias" in F else 0
+            confs.append(torch.sigmoid(xin.float() @ F["confidence_head.proj.weight"].float().T + b).squeeze(-1))
+        toks.append(t); prev = t
+    ref = torch.stack(toks, 1)
+    r = {"how": "DSparkSpeculator._sample_sequential (greedy; use_confidence_head on when the head is kept) on random "
+                f"head hidden states vs plain torch; lm_head: {lm_src}",
+         "anchors": anchors.tolist(), "vllm_tokens": got.tolist(), "plain_torch_tokens": ref.tolist(),
+         "min_top2_margin": margin, "tokens_equal": bool(torch.equal(got.long(), ref.long()))}
+    r["ok"] = r["tokens_equal"] or margin < 1e-4   # a near-tie may flip
+    if ch is not None:
+        cr = torch.stack(confs, 1)
+        r["confidence_max_abs_diff"] = float((got_conf - cr).abs().max())
+        r["ok"] = r["ok"] and bool(torch.allclose(got_conf, cr, atol=1e-6, rtol=1e-5))
+    return r
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from ..testing import save_state_dict
 
 # %% auto #0
 __all__ = ['ZLAB_ARCH', 'DFLASH_KINDS', 'SCALES', 'make_zlab_dflash_draft', 'dflash_kind', 'zlab_dflash_forward', 'DFlashLayout',
-           'dflash_shapes']
+           'dflash_shapes', 'block_draft', 'kind_title']
 
 # %% ../../nbs/06h_dflash.ipynb #98ce423e
 ZLAB_ARCH = "DFlashDraftModel"
@@ -156,7 +156,7 @@ def detect(self:DFlashLayout,
     if kind is None: return reject("no dflash_config and no DFlash/DSpark architecture in config.json")
     return claim(f"config.json {'dflash_config' if ck.config.get('dflash_config') else 'architectures ' + str(ck.config.get('architectures'))} ({kind})")
 
-# %% ../../nbs/06h_dflash.ipynb #9acf11bf
+# %% ../../nbs/06h_dflash.ipynb #d39c2b36
 SCALES = {"input_embedding_scale": 1.0, "output_multiplier": 1.0, "final_logit_softcapping": None}  # z-lab's; vLLM's dflash computes none of them
 
 def dflash_shapes(cfg:dict, # the source config.json
@@ -175,19 +175,15 @@ def dflash_shapes(cfg:dict, # the source config.json
                                                                            ("v", cfg["num_key_value_heads"] * hd), ("o", H))}
     return s | {"norm.weight": (H,)}
 
-@patch
-def plan(self:DFlashLayout,
-         ck, # the source checkpoint
-         vck, # the verifier
-         verifier:str, # the verifier as the config records it
-         mask_token_id:int|None=None, # the mask slots' token (None: the config's)
-        )->Plan:
-    "Every tensor checked and kept under its name; the `dflash` config with the aux ids in the Speculators convention."
+def block_draft(ck, # the source checkpoint
+                vck, # the verifier
+                mask_token_id:int|None=None, # the mask slots' token (None: the config's)
+                heads:dict|None=None, # name -> shape of the tensors the kind adds to the block (DSpark's heads), under the names the plan writes
+                rename:dict|None=None, # source name -> name written, for tensors a producer names otherwise
+               )->dict:
+    "The checks every block-diffusion draft shares (verifier, aux ids, mask token, block, attention, scales, RoPE, every tensor and none more), and what they resolve: `aux`, `target_layer_ids`, `mask_token_id`, `block_size`, `causal`, `layer_config`, `verifier_config`, `tensors` (name written -> source name)."
     cfg, keys = ck.config, set(ck.keys())
-    kind = dflash_kind(cfg, keys)
-    if kind is None: raise LayoutError(f"{ck.source}: no dflash_config and no DFlash architecture in config.json: not a z-lab DFlash draft")
-    if kind != "dflash":
-        raise LayoutError(f"{ck.source} is {DFLASH_KINDS[kind]}: only z-lab DFlash drafts are converted so far; nothing written")
+    rename = rename or {}
     dc = cfg.get("dflash_config") if isinstance(cfg.get("dflash_config"), dict) else {}
     val = lambda k, d=None: dc.get(k, cfg.get(k, d))
     vt = text_config(vck.config)
@@ -221,17 +217,44 @@ def plan(self:DFlashLayout,
                           "but vLLM 0.33 rebuilds dflash_config for dflash and drops them, so the served draft would compute other logits")
     rope = rope_of(cfg)
     if rope["rope_type"] != "default": raise LayoutError(f"rope {rope['rope_type']!r}: only the default RoPE is checked for DFlash drafts")
-    want = dflash_shapes(cfg, Hv, len(aux))
-    if extra := sorted(keys - set(want)): raise LayoutError(f"tensors the DFlash layout does not have: {names(extra)}")
-    if missing := sorted(set(want) - keys): raise LayoutError(f"tensors missing: {names(missing)}")
-    if wrong := [k for k in want if tuple(ck.shape(k)) != tuple(want[k])]:
-        raise LayoutError(f"{wrong[0]} has shape {tuple(ck.shape(wrong[0]))}, expected {tuple(want[wrong[0]])}")
+    want = dflash_shapes(cfg, Hv, len(aux)) | (heads or {})
+    src = {rename.get(k, k): k for k in keys}  # name written -> source name
+    if extra := sorted(k for n, k in src.items() if n not in want): raise LayoutError(f"tensors the {kind_title(cfg, keys)} layout does not have: {names(extra)}")
+    if missing := sorted(set(want) - set(src)): raise LayoutError(f"tensors missing: {names(missing)}")
+    if wrong := [k for k in want if tuple(ck.shape(src[k])) != tuple(want[k])]:
+        raise LayoutError(f"{src[wrong[0]]} has shape {tuple(ck.shape(src[wrong[0]]))}, expected {tuple(want[wrong[0]])}")
     causal = bool(cfg.get("is_causal"))
     tl = {**layer_config(V, cfg["hidden_size"], cfg["intermediate_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"],
                          cfg["num_hidden_layers"], head_dim=cfg.get("head_dim"), hidden_act=cfg.get("hidden_act", "silu"),
                          rms_norm_eps=cfg["rms_norm_eps"], rope_theta=rope["rope_theta"], max_position_embeddings=cfg.get("max_position_embeddings", 2048),
                          bos_token_id=vt.get("bos_token_id"), eos_token_id=vt.get("eos_token_id"), pad_token_id=vt.get("pad_token_id")),
           "model_type": "qwen3", "attention_bias": bool(cfg.get("attention_bias"))}
+    return {"aux": aux, "target_layer_ids": list(tli), "mask_token_id": mid, "block_size": block, "causal": causal, "layer_config": tl,
+            "verifier_config": vt, "tensors": {k: src[k] for k in want}}
+
+def kind_title(cfg:dict, # the source config.json
+               keys, # its tensor names
+              )->str:
+    "How errors name the kind of a block-diffusion draft."
+    return {"dspark": "DSpark", "modelopt-dspark": "DSpark", "dflash2": "DFlash2"}.get(dflash_kind(cfg, keys), "DFlash")
+
+@patch
+def plan(self:DFlashLayout,
+         ck, # the source checkpoint
+         vck, # the verifier
+         verifier:str, # the verifier as the config records it
+         mask_token_id:int|None=None, # the mask slots' token (None: the config's)
+        )->Plan:
+    "Every tensor checked and kept under its name; the `dflash` config with the aux ids in the Speculators convention."
+    kind = dflash_kind(ck.config, ck.keys())
+    if kind is None: raise LayoutError(f"{ck.source}: no dflash_config and no DFlash architecture in config.json: not a z-lab DFlash draft")
+    if kind == "dspark": raise LayoutError(f"{ck.source} is {DFLASH_KINDS[kind]}: use --algorithm dspark; nothing written")
+    if kind != "dflash":
+        raise LayoutError(f"{ck.source} is {DFLASH_KINDS[kind]}: it is not converted yet; nothing written")
+    b = block_draft(ck, vck, mask_token_id)
+    cfg, vt, aux, tli, mid, block, causal, tl, want = (ck.config, b["verifier_config"], b["aux"], b["target_layer_ids"], b["mask_token_id"],
+                                                       b["block_size"], b["causal"], b["layer_config"], b["tensors"])
+    V, Hv = vt["vocab_size"], vt["hidden_size"]
     c = {"architectures": ["DFlashSpeculator"], "speculators_model_type": "dflash", "speculators_version": speculators.__version__,
          "transformer_layer_config": tl, "draft_vocab_size": V, "block_size": block, "target_hidden_size": Hv,
          "aux_hidden_state_layer_ids": aux, "mask_token_id": mid, "sliding_window_non_causal": not causal, "sample_from_anchor": False,
@@ -242,7 +265,7 @@ def plan(self:DFlashLayout,
              "both ways, as z-lab's full-attention layers do (upstream 0.9 writes false, which vLLM serves as a causal block)"),
              f"mask_token_id {mid}" + (" (given)" if mask_token_id is not None else " (from config.json)"),
              f"{block - 1} draft tokens per step (block_size {block})"]
-    return Plan("dflash", f"z-lab DFlash, {cfg['num_hidden_layers']} layer(s), block {block}", {k: k for k in want}, {}, c, notes)
+    return Plan("dflash", f"z-lab DFlash, {cfg['num_hidden_layers']} layer(s), block {block}", want, {}, c, notes)
 
 # %% ../../nbs/06h_dflash.ipynb #4cd34eac
 @patch

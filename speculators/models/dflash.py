@@ -137,7 +137,7 @@ class DFlashLayer(nn.Module):
         x = x + self.self_attn(self.input_layernorm(x), ctx, cos, sin, mask)
         return x + self.mlp(self.post_attention_layernorm(x))
 
-# %% ../../nbs/03d_models_dflash.ipynb #cadc8cff
+# %% ../../nbs/03d_models_dflash.ipynb #5e177f94
 class DFlashSpeculator(PreTrainedModel):
     "DFlash draft in the Speculators format: the logits of a block (anchor, mask slots) from the verifier's aux states at the context."
     config_class = DFlashSpeculatorConfig
@@ -160,21 +160,25 @@ class DFlashSpeculator(PreTrainedModel):
         self.rotary_emb = Qwen3RotaryEmbedding(tl)
         self.register_buffer("verifier_embed", None, persistent=False)
         self.register_buffer("verifier_head", None, persistent=False)
+        self.build_heads(config)
         self.post_init()
+
+    def build_heads(self,
+                    config:DFlashSpeculatorConfig): # the draft's config
+        "What a kind of the family adds on top of the block's states (DSpark: its Markov and confidence heads); DFlash adds nothing."
 
 # %% ../../nbs/03d_models_dflash.ipynb #0ae0edf2
 DFlashSpeculator.attach_verifier = EagleSpeculator.attach_verifier  # the same pair of tensors, checked against the same config fields
 DFlashSpeculator.from_pretrained = EagleSpeculator.__dict__["from_pretrained"]  # strict, then the verifier attached (a classmethod)
 
-# %% ../../nbs/03d_models_dflash.ipynb #56ff9bd3
+# %% ../../nbs/03d_models_dflash.ipynb #897c1f0e
 @patch
-def forward(self:DFlashSpeculator,
-            input_ids:torch.LongTensor, # (B, N) the block: the anchor, then the mask slots
-            hidden_states:torch.Tensor, # (B, C, W) the verifier's aux states at the context positions, concatenated in aux-id order
-            position_ids:torch.LongTensor|None=None, # (B, C+N) the context's positions then the block's (default 0..C+N-1)
-            **kwargs, # ignored (transformers' generic arguments)
-           )->CausalLMOutput:
-    "Logits (B, N, V) at every block position: each block query attends to the whole fused context and to the block (causally only when `block_causal`)."
+def block_states(self:DFlashSpeculator,
+                 input_ids:torch.LongTensor, # (B, N) the block: the anchor, then the mask slots
+                 hidden_states:torch.Tensor, # (B, C, W) the verifier's aux states at the context positions, concatenated in aux-id order
+                 position_ids:torch.LongTensor|None=None, # (B, C+N) the context's positions then the block's (default 0..C+N-1)
+                )->torch.Tensor:
+    "The block's states (B, N, H) after the final norm: each block query attends to the whole fused context and to the block (causally only when `block_causal`)."
     if self.verifier_embed is None: raise ValidationError("no verifier attached: call `attach_verifier` (or load with `verifier=`)")
     B, N = input_ids.shape
     C = hidden_states.shape[1]
@@ -185,4 +189,26 @@ def forward(self:DFlashSpeculator,
     mask = torch.ones(N, C + N, dtype=torch.bool, device=x.device)
     if self.config.block_causal: mask[:, C:] = torch.ones(N, N, dtype=torch.bool, device=x.device).tril()
     for layer in self.layers: x = layer(x, ctx, cos, sin, mask[None, None])
-    return CausalLMOutput(logits=self.norm(x) @ self.verifier_head.T)
+    return self.norm(x)
+
+@patch
+def forward(self:DFlashSpeculator,
+            input_ids:torch.LongTensor, # (B, N) the block: the anchor, then the mask slots
+            hidden_states:torch.Tensor, # (B, C, W) the verifier's aux states at the context positions, concatenated in aux-id order
+            position_ids:torch.LongTensor|None=None, # (B, C+N) the context's positions then the block's (default 0..C+N-1)
+            **kwargs, # ignored (transformers' generic arguments)
+           )->CausalLMOutput:
+    "Logits (B, N, V) at every block position, through the verifier's head."
+    return CausalLMOutput(logits=self.block_states(input_ids, hidden_states, position_ids) @ self.verifier_head.T)
+
+@patch
+@torch.no_grad()
+def propose(self:DFlashSpeculator,
+            anchor:torch.LongTensor, # (B,) the token the verifier has just produced
+            hidden_states:torch.Tensor, # (B, C, W) the verifier's aux states at the positions before the anchor
+            k:int, # tokens to draft
+            position_ids:torch.LongTensor|None=None, # (B, C+1+k) (default 0..C+k)
+           )->torch.LongTensor:
+    "The `k` tokens (B, k) drafted for the positions after the anchor, greedily, as vLLM drafts DFlash: the anchor and `k` mask slots in one pass, the argmax at each mask slot."
+    block = torch.cat([anchor[:, None], torch.full((anchor.shape[0], k), self.config.mask_token_id, dtype=torch.long, device=anchor.device)], 1)
+    return self(input_ids=block, hidden_states=hidden_states, position_ids=position_ids).logits[:, 1:].argmax(-1)
