@@ -84,8 +84,10 @@ DFLASH_KINDS = {"dflash2": "a DFlash2 draft (convolutions and a candidate select
                 "modelopt-dspark": "a DSpark draft exported by NVIDIA ModelOpt (dflash_config.projector_type dspark, markov_w1/markov_w2)",
                 "modelopt-dflash": "a DFlash draft exported by NVIDIA ModelOpt (dflash_config.causal: its attention options are not checked here)"}
 
-# %% ../../nbs/06h_dflash.ipynb #869650e1
-def _rms(x, w, eps): return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+# %% ../../nbs/06h_dflash.ipynb #eebbdddf
+def _rms(x, w, eps): # in float32, then back to x's dtype, as transformers' Qwen3RMSNorm
+    f = x.float()
+    return w * (f * torch.rsqrt(f.pow(2).mean(-1, keepdim=True) + eps)).to(x.dtype)
 
 def _rope(x, pos, theta): # x (B, heads, T, d), pos (B, T): rotate-half RoPE, as Qwen3's
     d = x.shape[-1]
@@ -112,7 +114,7 @@ def zlab_dflash_forward(sd, # source tensors by their z-lab names
     B, N = input_ids.shape
     C = hidden_states.shape[1]
     pos = position_ids if position_ids is not None else torch.arange(C + N, device=input_ids.device).expand(B, -1)
-    ctx = _rms(F.linear(hidden_states, sd["fc.weight"]), sd["hidden_norm.weight"], eps)
+    ctx = _rms(F.linear(hidden_states.to(sd["fc.weight"].dtype), sd["fc.weight"]), sd["hidden_norm.weight"], eps)
     x = embed[input_ids] * (val("input_embedding_scale") or 1.0)
     allowed = torch.ones(N, C + N, dtype=torch.bool, device=x.device)
     if cfg.get("is_causal"): allowed[:, C:] = torch.ones(N, N, dtype=torch.bool, device=x.device).tril()
