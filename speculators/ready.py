@@ -17,8 +17,8 @@ from .checkpoint import Checkpoint, text_config
 from .format import layer_shapes, upstream_dflash_misread
 
 # %% auto #0
-__all__ = ['VLLM_VERSION', 'TYPES', 'EAGLE_TYPES', 'CHECKED_TYPES', 'RULES', 'Finding', 'served_by_vllm', 'Rule', 'Directory',
-           'vllm_findings', 'rules_table', 'readiness', 'stray_weight_files', 'check_ready']
+__all__ = ['VLLM_VERSION', 'TYPES', 'EAGLE_TYPES', 'BLOCK_TYPES', 'CHECKED_TYPES', 'RULES', 'Finding', 'served_by_vllm', 'Rule',
+           'Directory', 'vllm_findings', 'rules_table', 'readiness', 'stray_weight_files', 'check_ready']
 
 # %% ../nbs/10_ready.ipynb #382965da
 VLLM_VERSION = "0.33.0"  # the vLLM whose loading behaviour these rules describe (FORMATS.md)
@@ -35,10 +35,11 @@ class Finding:
 
     def __str__(self): return f"{self.where}: {self.problem}; vLLM {self.vllm}. Fix: {self.fix}"
 
-# %% ../nbs/10_ready.ipynb #53f7f160
+# %% ../nbs/10_ready.ipynb #dc3d4627
 TYPES = ("eagle3", "peagle", "dflash", "dflash2", "dspark")  # the speculators types vLLM 0.33 registers (FORMATS.md)
 EAGLE_TYPES = ("eagle3", "peagle")  # the EAGLE-3 drafts: one step at a time (eagle3) or a block of them (peagle), Llama/Qwen3 layers after `fc`
-CHECKED_TYPES = EAGLE_TYPES + ("dflash",)  # those the rules below check
+BLOCK_TYPES = ("dflash", "dspark")  # the block drafts: a DFlash block of Qwen3 layers over the fused verifier states (DSpark adds its heads)
+CHECKED_TYPES = EAGLE_TYPES + BLOCK_TYPES  # those the rules below check
 
 def served_by_vllm(cfg:dict, # a Speculators-format config.json
                   )->bool:
@@ -66,7 +67,7 @@ class Rule:
             out.append(Finding(where, problem, self.vllm, self.fix, self.level))
         return out
 
-# %% ../nbs/10_ready.ipynb #4e48f3a0
+# %% ../nbs/10_ready.ipynb #cdb97d9e
 class Directory:
     "A Speculators-format directory as the rules read it."
     def __init__(self, cfg:dict, # the parsed config.json
@@ -85,15 +86,19 @@ class Directory:
     def H(self)->int: return self.tl["hidden_size"]
     @cached_property
     def expected(self)->dict:
-        "Tensor name -> shape, for every parameter vLLM's draft (EAGLE-3, or DFlash's `DFlashQwen3ForCausalLM`) builds and fills from the checkpoint."
+        "Tensor name -> shape, for every parameter vLLM's draft (EAGLE-3, DFlash's `DFlashQwen3ForCausalLM`, DSpark's `Qwen3DSparkForCausalLM`) builds and fills from the checkpoint."
         tl, cfg = self.tl, self.cfg
         H, nh, n = self.H, tl["num_attention_heads"], tl["num_hidden_layers"]
-        if self.type == "dflash":  # fc over the aux states, hidden_norm, Qwen3 layers (q_norm, k_norm), norm; the verifier's embedding and head
+        if self.type in BLOCK_TYPES:  # fc over the aux states, hidden_norm, Qwen3 layers (q_norm, k_norm), norm; the verifier's embedding and head
             d, nkv, Ht = tl.get("head_dim") or H // nh, tl.get("num_key_value_heads") or nh, cfg.get("target_hidden_size") or H
             s = {"fc.weight": (H, len(_aux(self) or ()) * Ht), "hidden_norm.weight": (H,), "norm.weight": (H,)}
             for i in range(n):
                 s |= layer_shapes(f"layers.{i}", H, tl["intermediate_size"], nh, nkv, d) | {f"layers.{i}.self_attn.{q}_norm.weight": (d,) for q in "qk"}
                 if tl.get("attention_bias"): s |= {f"layers.{i}.self_attn.{q}_proj.bias": (w,) for q, w in (("q", nh * d), ("k", nkv * d), ("v", nkv * d), ("o", H))}
+            if self.type == "dspark" and _int(r := cfg.get("markov_rank")):  # the Markov head; the confidence head only when enabled (its width read with vLLM's default)
+                s |= {"markov_head.markov_w1.weight": (self.V, r), "markov_head.markov_w2.weight": (self.Vd, r)}
+                if cfg.get("enable_confidence_head") is True and "confidence_head.proj.weight" in self.meta:  # enabled without weights: vLLM drops it (a rule below)
+                    s |= {"confidence_head.proj.weight": (1, H + (r if cfg.get("confidence_head_with_markov") is True else 0)), "confidence_head.proj.bias": (1,)}
             return s
         Ht, k, d = cfg.get("target_hidden_size") or H, tl.get("num_aux_hidden_states") or 3, tl.get("head_dim") or H // nh
         s = {"fc.weight": (H, k * Ht), "norm.weight": (H,), "lm_head.weight": (self.Vd, H)}
@@ -110,7 +115,8 @@ class Directory:
             )->str:
         "What vLLM makes of tensor `name`: expected, embed, map (d2t/t2d), bias, later_layer, hidden_norm (unused), dropped, or unknown."
         if name in self.expected: return "expected"
-        if name == "embed_tokens.weight" or (self.type == "dflash" and name == "lm_head.weight"): return "embed"  # a copy vLLM keeps when it differs from the verifier's
+        if name == "embed_tokens.weight" or (self.type in BLOCK_TYPES and name == "lm_head.weight"): return "embed"  # a copy vLLM keeps when it differs from the verifier's
+        if self.type == "dspark" and name.startswith("confidence_head."): return "confidence"  # not expected: the config does not enable the head
         if name in ("d2t", "t2d"): return "map"
         if name.endswith(".bias"): return "bias"
         if (m := re.match(r"layers\.(\d+)\.", name)) and int(m.group(1)) >= self.tl["num_hidden_layers"]: return "later_layer"
@@ -123,7 +129,7 @@ class Directory:
         "The directory's tensors of `kind`, sorted."
         return [n for n in sorted(self.meta) if self.kind(n) == kind]
 
-# %% ../nbs/10_ready.ipynb #bc8a79ce
+# %% ../nbs/10_ready.ipynb #922f1c71
 def _int(v): return isinstance(v, int) and not isinstance(v, bool)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _SHAPE_FIELDS = ("hidden_size", "intermediate_size", "num_attention_heads", "num_hidden_layers", "vocab_size", "rms_norm_eps",
@@ -136,7 +142,7 @@ def _spec_tokens(d):
     methods = (d.cfg.get("speculators_config") or {}).get("proposal_methods") or [{}]
     return methods[0].get("speculative_tokens") if isinstance(methods[0], dict) else None
 def _verifier_name(d): return ((d.cfg.get("speculators_config") or {}).get("verifier") or {}).get("name_or_path")
-def _aux_key(d): return "aux_hidden_state_layer_ids" if d.type == "dflash" else "eagle_aux_hidden_state_layer_ids"
+def _aux_key(d): return "aux_hidden_state_layer_ids" if d.type in BLOCK_TYPES else "eagle_aux_hidden_state_layer_ids"
 def _aux(d):
     ids = d.cfg.get(_aux_key(d))
     return ids if isinstance(ids, list) and ids and all(_int(i) for i in ids) else None
@@ -199,24 +205,24 @@ RULES = [
     # P-EAGLE (`update_peagle` in vllm/transformers_utils/configs/speculators/algos.py)
     Rule("mask_token_id", "is missing", "raises KeyError: 'mask_token_id' while reading the config",
          "write the token id of the parallel (mask) slots (--algorithm-kwargs '{\"mask_token_id\": N}')",
-         lambda d: ["missing"] if "mask_token_id" not in d.cfg else [], types=("peagle", "dflash")),
+         lambda d: ["missing"] if "mask_token_id" not in d.cfg else [], types=("peagle",) + BLOCK_TYPES),
     Rule("mask_token_id", "is not a token id of the verifier's vocabulary", "takes it as the parallel slots' token anyway (null: none, which fails when it drafts)",
          "write the token id the draft was trained with",
-         lambda d: [f"is {v!r}"] if "mask_token_id" in d.cfg and not (_int(v := d.cfg["mask_token_id"]) and 0 <= v < d.V) else [], types=("peagle", "dflash")),
+         lambda d: [f"is {v!r}"] if "mask_token_id" in d.cfg and not (_int(v := d.cfg["mask_token_id"]) and 0 <= v < d.V) else [], types=("peagle",) + BLOCK_TYPES),
     Rule("fc_norm", "is true but transformer_layer_config.fc_norm is not", "reads fc_norm for peagle only from transformer_layer_config: "
          "it builds no fc_norm and raises on the fc_norm.* tensors", "write fc_norm: true in transformer_layer_config too",
          lambda d: ["is true but transformer_layer_config.fc_norm is not"] if d.cfg.get("fc_norm") is True and d.tl.get("fc_norm") is not True else [],
          types=("peagle",)),
-    # DFlash (`update_dflash` in algos.py; `qwen3_dflash.py`; checked with vLLM's own DFlash proposer in 10b)
-    Rule("aux_hidden_state_layer_ids", "is missing", "raises while reading the config (it is required for dflash)",
+    # DFlash (`update_dflash` in algos.py; `qwen3_dflash.py`; checked with vLLM's own DFlash proposer in 10b) and DSpark (`update_dspark`; `qwen3_dspark.py`)
+    Rule("aux_hidden_state_layer_ids", "is missing", "raises while reading the config (it is required for dflash and dspark)",
          "write the ids the draft was trained with (indices into output_hidden_states)",
-         lambda d: ["missing"] if d.cfg.get("aux_hidden_state_layer_ids") in (None, []) else [], types=("dflash",), stop=True),
+         lambda d: ["missing"] if d.cfg.get("aux_hidden_state_layer_ids") in (None, []) else [], types=BLOCK_TYPES, stop=True),
     Rule("aux_hidden_state_layer_ids", "is not a list of distinct ascending integers", "fails or concatenates the states in another order",
-         "write the ids ascending", lambda d: [f"is {ids!r}"] if (ids := _aux(d)) is None or ids != sorted(set(ids)) else [], types=("dflash",)),
+         "write the ids ascending", lambda d: [f"is {ids!r}"] if (ids := _aux(d)) is None or ids != sorted(set(ids)) else [], types=BLOCK_TYPES),
     Rule("aux_hidden_state_layer_ids", "names the verifier's depth N or beyond", "captures the residual before the final norm at N "
          "(transformers' output_hidden_states[N] is after it), and nothing beyond", "use ids below the verifier's depth",
          lambda d: [f"id(s) {bad} are not below the verifier's depth {N}"] if (N := (d.verifier or {}).get("num_hidden_layers")) is not None
-                   and (bad := [i for i in _aux(d) or [] if not 0 <= i < N]) else [], types=("dflash",)),
+                   and (bad := [i for i in _aux(d) or [] if not 0 <= i < N]) else [], types=BLOCK_TYPES),
     Rule("sliding_window_non_causal", "is not true in a directory upstream speculators wrote (architectures DFlashDraftModel)",
          "serves every layer by the flag (false: causally), while upstream's model attends both ways in full-attention layers whatever it says",
          "convert it: `speculators convert DIR --verifier V` writes the flag upstream's model computed",
@@ -232,10 +238,32 @@ RULES = [
     Rule("sample_from_anchor", "is true", "refuses it for dflash (Model Runner V2), or ignores it (V1): the anchor slot's proposal is never used",
          "write false (a DFlash draft proposes at its mask slots)", lambda d: ["is true"] if d.cfg.get("sample_from_anchor") is True else [], types=("dflash",)),
     Rule("transformer_layer_config.rope_parameters", "is missing (no rope_theta either)", "builds the rotary embedding with rope_theta 1,000,000",
-         "write the draft's RoPE", lambda d: ["missing"] if not (d.tl.get("rope_parameters") or d.tl.get("rope_theta")) else [], types=("dflash",)),
-    Rule("block_size", "is smaller than the block vLLM drafts (1 + speculative_tokens)", "drafts more mask slots than the draft was trained with, without a word",
-         "draft at most block_size - 1 tokens", lambda d: [f"is {b}, the block is 1 + {n}"]
-         if _int(b := d.cfg.get("block_size")) and _int(n := _spec_tokens(d)) and b < n + 1 else [], "warning", types=("dflash",)),
+         "write the draft's RoPE", lambda d: ["missing"] if not (d.tl.get("rope_parameters") or d.tl.get("rope_theta")) else [], types=BLOCK_TYPES),
+    Rule("block_size", "is smaller than the block vLLM drafts (1 + speculative_tokens; DSpark with sample_from_anchor: speculative_tokens)",
+         "drafts more mask slots than the draft was trained with, without a word", "draft at most the tokens the block holds",
+         lambda d: [f"is {b}, the block is {'' if a else '1 + '}{n}"] if _int(b := d.cfg.get("block_size")) and _int(n := _spec_tokens(d))
+                   and b < n + (0 if (a := d.type == "dspark" and d.cfg.get("sample_from_anchor") is True) else 1) else [], "warning", types=BLOCK_TYPES),
+    Rule("markov_rank", "is missing or not a positive integer", "raises while building the draft (AttributeError: no attribute 'markov_rank'); "
+         "0 builds an empty head, a DFlash draft with the anchor slot proposing", "write the Markov head's rank",
+         lambda d: [] if _int(r := d.cfg.get("markov_rank")) and r > 0 else ["missing" if "markov_rank" not in d.cfg else f"is {r!r}"], types=("dspark",),
+         stop=True),  # the heads' tensors are read by it
+    Rule("markov_head_type", "is not vanilla, or the checkpoint has a gated/rnn head's tensors", "does not read it: it builds the vanilla head only and "
+         "raises on markov_head.gate_proj / joint_proj (naming markov_head.gate_up_proj)", "serve only vanilla Markov heads",
+         lambda d: ([f"is {t!r}"] if (t := d.cfg.get("markov_head_type", "vanilla")) != "vanilla" else [])
+                   + [(n, "is a tensor of a gated or rnn Markov head") for n in sorted(d.meta) if n.startswith(("markov_head.gate_proj", "markov_head.joint_proj"))],
+         types=("dspark",)),
+    Rule("sample_from_anchor", "is missing or not a bool", "reads a missing one as false: the block gets one more mask slot and each slot is taken "
+         "for the token one position before the one it was trained for", "write true (every producer trains a DSpark draft's anchor slot to propose)",
+         lambda d: [] if isinstance(d.cfg.get("sample_from_anchor"), bool) else ["missing" if "sample_from_anchor" not in d.cfg else f"is {d.cfg['sample_from_anchor']!r}"],
+         types=("dspark",)),
+    Rule("sample_from_anchor", "is false", "drafts the DFlash way (mask slots 1..N), which no producer here trains a DSpark draft for",
+         "write true unless the draft was trained so", lambda d: ["is false"] if d.cfg.get("sample_from_anchor") is False else [], "warning", types=("dspark",)),
+    Rule("enable_confidence_head", "is not true but the checkpoint has confidence_head.proj tensors", "drops the head silently",
+         "write enable_confidence_head: true (and confidence_head_with_markov as trained)",
+         lambda d: [(n, "is present but enable_confidence_head is not true") for n in d.tensors("confidence")], types=("dspark",)),
+    Rule("enable_confidence_head", "is true but the checkpoint has no confidence_head.proj tensors", "drops the head silently (there is nothing to load)",
+         "write false, or keep the head's tensors", lambda d: ["is true but confidence_head.proj.weight is missing"]
+         if d.cfg.get("enable_confidence_head") is True and "confidence_head.proj.weight" not in d.meta else [], types=("dspark",)),
     Rule("target_hidden_size", "differs from the verifier's hidden size", "fails at the first forward", "convert against the verifier the draft was trained with",
          lambda d: [f"is {Ht}, the verifier's hidden size is {d.verifier['hidden_size']}"]
                    if d.verifier and d.verifier.get("hidden_size") is not None and (Ht := d.cfg.get("target_hidden_size") or d.tl.get("hidden_size")) != d.verifier["hidden_size"] else [], types=CHECKED_TYPES),
@@ -258,7 +286,8 @@ RULES = [
          "refuses the unknown tensor (or, with a larger count, builds layers it cannot fill)", "write num_hidden_layers = the number of layers in the weights",
          lambda d: [(n, f"belongs to layer {n.split('.')[1]} but the config declares {d.tl['num_hidden_layers']} layer(s)") for n in d.tensors("later_layer")], types=CHECKED_TYPES),
     Rule("any other tensor", "is not a tensor of vLLM's draft", "raises on it while loading", "remove it or re-convert",
-         lambda d: [(n, f"is not a tensor of vLLM's {'DFlash' if d.type == 'dflash' else 'EAGLE-3'} draft") for n in d.tensors("unknown")], types=CHECKED_TYPES),
+         lambda d: [(n, f"is not a tensor of vLLM's {({'dflash': 'DFlash', 'dspark': 'DSpark'}).get(d.type, 'EAGLE-3')} draft") for n in d.tensors("unknown")
+                    if not n.startswith(("markov_head.gate_proj", "markov_head.joint_proj"))], types=CHECKED_TYPES),
     Rule("each tensor vLLM loads", "is missing", "leaves the parameter uninitialised, without any error", "re-convert from a complete source",
          lambda d: [(", ".join(name_groups(miss)), "is missing" if len(miss) == 1 else f"are missing ({len(miss)} tensors)")]
                    if (miss := [n for n in d.expected if n not in d.meta]) else [], types=CHECKED_TYPES),
