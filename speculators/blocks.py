@@ -12,12 +12,12 @@ from .chain import _figures, _walk, draft_aux_ids, greedy_continuation, verifier
 # %% auto #0
 __all__ = ['BLOCK_TYPES', 'drafts_blocks', 'draft_block_tokens', 'block_acceptance']
 
-# %% ../nbs/09d_blocks.ipynb #ec17b655
-BLOCK_TYPES = ("dflash", "dspark")  # the types whose drafts propose a block per step (`propose`)
+# %% ../nbs/09d_blocks.ipynb #422ce479
+BLOCK_TYPES = ("dflash", "dflash2", "dspark")  # the types whose drafts propose a block per step (`propose`)
 
 def drafts_blocks(draft, # a converted draft
                  )->bool:
-    "Whether `draft` drafts blocks (DFlash, DSpark: the anchor and mask slots in one pass over the verifier's states), not chains."
+    "Whether `draft` drafts blocks (DFlash, DFlash2, DSpark: the anchor and mask slots in one pass over the verifier's states), not chains."
     return getattr(draft.config, "speculators_model_type", None) in BLOCK_TYPES
 
 @torch.no_grad()
@@ -52,5 +52,5 @@ def block_acceptance(draft, # a DFlash or DSpark draft with its verifier attache
         figures[k], by_start[k], last = _figures(_walk(acc, k, new_tokens), k), 1 + acc.float().mean().item(), got
     return {"prompts": B, "prompt_tokens": P, "new_tokens": new_tokens, "chain": figures, "acceptance_length": by_start,
             "top1_by_position": (last == want).float().mean((0, 1)).tolist(),
-            "estimate": f"drafted as vLLM 0.33's {'DSpark' if draft.config.speculators_model_type == 'dspark' else 'DFlash'} proposer drafts "
+            "estimate": f"drafted as vLLM 0.33's {({'dspark': 'DSpark', 'dflash2': 'DFlash2'}).get(draft.config.speculators_model_type, 'DFlash')} proposer drafts "
                         "(the anchor and mask slots in one pass after the verifier's states), verified greedily on the verifier's own continuation"}

@@ -17,8 +17,9 @@ from .checkpoint import Checkpoint, text_config
 from .format import layer_shapes, upstream_dflash_misread
 
 # %% auto #0
-__all__ = ['VLLM_VERSION', 'TYPES', 'EAGLE_TYPES', 'BLOCK_TYPES', 'CHECKED_TYPES', 'RULES', 'Finding', 'served_by_vllm', 'Rule',
-           'Directory', 'vllm_findings', 'rules_table', 'readiness', 'stray_weight_files', 'check_ready']
+__all__ = ['VLLM_VERSION', 'TYPES', 'EAGLE_TYPES', 'BLOCK_TYPES', 'DFLASH_TYPES', 'CHECKED_TYPES', 'RULES', 'Finding',
+           'served_by_vllm', 'Rule', 'Directory', 'vllm_findings', 'rules_table', 'readiness', 'stray_weight_files',
+           'check_ready']
 
 # %% ../nbs/10_ready.ipynb #382965da
 VLLM_VERSION = "0.33.0"  # the vLLM whose loading behaviour these rules describe (FORMATS.md)
@@ -35,10 +36,11 @@ class Finding:
 
     def __str__(self): return f"{self.where}: {self.problem}; vLLM {self.vllm}. Fix: {self.fix}"
 
-# %% ../nbs/10_ready.ipynb #dc3d4627
+# %% ../nbs/10_ready.ipynb #02801233
 TYPES = ("eagle3", "peagle", "dflash", "dflash2", "dspark")  # the speculators types vLLM 0.33 registers (FORMATS.md)
 EAGLE_TYPES = ("eagle3", "peagle")  # the EAGLE-3 drafts: one step at a time (eagle3) or a block of them (peagle), Llama/Qwen3 layers after `fc`
-BLOCK_TYPES = ("dflash", "dspark")  # the block drafts: a DFlash block of Qwen3 layers over the fused verifier states (DSpark adds its heads)
+BLOCK_TYPES = ("dflash", "dflash2", "dspark")  # the block drafts: a DFlash block of Qwen3 layers over the fused verifier states (DFlash2 and DSpark add theirs)
+DFLASH_TYPES = ("dflash", "dflash2")  # read by vLLM's `update_dflash` (DFlash2: then `update_dflash2`)
 CHECKED_TYPES = EAGLE_TYPES + BLOCK_TYPES  # those the rules below check
 
 def served_by_vllm(cfg:dict, # a Speculators-format config.json
@@ -67,7 +69,7 @@ class Rule:
             out.append(Finding(where, problem, self.vllm, self.fix, self.level))
         return out
 
-# %% ../nbs/10_ready.ipynb #cdb97d9e
+# %% ../nbs/10_ready.ipynb #bdb2a83c
 class Directory:
     "A Speculators-format directory as the rules read it."
     def __init__(self, cfg:dict, # the parsed config.json
@@ -95,6 +97,13 @@ class Directory:
             for i in range(n):
                 s |= layer_shapes(f"layers.{i}", H, tl["intermediate_size"], nh, nkv, d) | {f"layers.{i}.self_attn.{q}_norm.weight": (d,) for q in "qk"}
                 if tl.get("attention_bias"): s |= {f"layers.{i}.self_attn.{q}_proj.bias": (w,) for q, w in (("q", nh * d), ("k", nkv * d), ("v", nkv * d), ("o", H))}
+            if self.type == "dflash2" and all(_int(cfg.get(k)) and cfg[k] > 0 for k in _DFLASH2):  # the convolutions and the selector (bare codebooks)
+                taps, g, r = cfg["conv_kernel_size"], cfg["conv_group_size"], cfg["selector_rank"]
+                for i in range(n):
+                    for c in ("attention_conv", "mlp_conv"):
+                        s |= {f"layers.{i}.{c}.base_kernel": (2, taps, H), f"layers.{i}.{c}.kernel_projection.weight": (2 * taps * (H // g), H)}
+                s |= {"candidate_selector.predecessor_codebook": (self.V, r), "candidate_selector.successor_codebook": (self.V, r),
+                      "candidate_selector.hidden_projection.weight": (r, H)}
             if self.type == "dspark" and _int(r := cfg.get("markov_rank")):  # the Markov head; the confidence head only when enabled (its width read with vLLM's default)
                 s |= {"markov_head.markov_w1.weight": (self.V, r), "markov_head.markov_w2.weight": (self.Vd, r)}
                 if cfg.get("enable_confidence_head") is True and "confidence_head.proj.weight" in self.meta:  # enabled without weights: vLLM drops it (a rule below)
@@ -129,8 +138,9 @@ class Directory:
         "The directory's tensors of `kind`, sorted."
         return [n for n in sorted(self.meta) if self.kind(n) == kind]
 
-# %% ../nbs/10_ready.ipynb #922f1c71
+# %% ../nbs/10_ready.ipynb #807f2b5c
 def _int(v): return isinstance(v, int) and not isinstance(v, bool)
+_DFLASH2 = ("conv_kernel_size", "conv_group_size", "selector_rank", "selector_top_k")  # what vLLM's dflash2 indexes with no default
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _SHAPE_FIELDS = ("hidden_size", "intermediate_size", "num_attention_heads", "num_hidden_layers", "vocab_size", "rms_norm_eps",
                  "max_position_embeddings")
@@ -227,16 +237,19 @@ RULES = [
          "serves every layer by the flag (false: causally), while upstream's model attends both ways in full-attention layers whatever it says",
          "convert it: `speculators convert DIR --verifier V` writes the flag upstream's model computed",
          lambda d: [m[1]] if (m := upstream_dflash_misread(d.cfg)) else [], types=("dflash",)),
+    *[Rule(f, "is missing or not a positive integer", "raises KeyError while building the draft (it is required for dflash2)",
+           "write the value the draft was trained with", lambda d, f=f: [] if _int(v := d.cfg.get(f)) and v > 0 else ["missing" if f not in d.cfg else f"is {v!r}"],
+           types=("dflash2",), stop=True) for f in _DFLASH2],
     Rule("sliding_window_non_causal", "is missing or not a bool", "reads a missing one as true: every layer attends both ways inside the block "
          "(upstream speculators' own model reads it as false)", "write it explicitly: true for a block trained bidirectionally (z-lab's full-attention layers)",
          lambda d: [] if isinstance(d.cfg.get("sliding_window_non_causal"), bool) else ["missing" if "sliding_window_non_causal" not in d.cfg else f"is {d.cfg['sliding_window_non_causal']!r}"],
-         types=("dflash",)),
+         types=DFLASH_TYPES),
     Rule("transformer_layer_config.is_causal", "is set and contradicts sliding_window_non_causal",
          "reads is_causal first: it decides the block's attention for every layer", "remove is_causal, or make the two agree",
          lambda d: [f"is {c!r} while sliding_window_non_causal is {d.cfg.get('sliding_window_non_causal')!r}"]
-                   if (c := d.tl.get("is_causal")) is not None and bool(c) == bool(d.cfg.get("sliding_window_non_causal", True)) else [], types=("dflash",)),
+                   if (c := d.tl.get("is_causal")) is not None and bool(c) == bool(d.cfg.get("sliding_window_non_causal", True)) else [], types=DFLASH_TYPES),
     Rule("sample_from_anchor", "is true", "refuses it for dflash (Model Runner V2), or ignores it (V1): the anchor slot's proposal is never used",
-         "write false (a DFlash draft proposes at its mask slots)", lambda d: ["is true"] if d.cfg.get("sample_from_anchor") is True else [], types=("dflash",)),
+         "write false (a DFlash draft proposes at its mask slots)", lambda d: ["is true"] if d.cfg.get("sample_from_anchor") is True else [], types=DFLASH_TYPES),
     Rule("transformer_layer_config.rope_parameters", "is missing (no rope_theta either)", "builds the rotary embedding with rope_theta 1,000,000",
          "write the draft's RoPE", lambda d: ["missing"] if not (d.tl.get("rope_parameters") or d.tl.get("rope_theta")) else [], types=BLOCK_TYPES),
     Rule("block_size", "is smaller than the block vLLM drafts (1 + speculative_tokens; DSpark with sample_from_anchor: speculative_tokens)",
@@ -286,7 +299,7 @@ RULES = [
          "refuses the unknown tensor (or, with a larger count, builds layers it cannot fill)", "write num_hidden_layers = the number of layers in the weights",
          lambda d: [(n, f"belongs to layer {n.split('.')[1]} but the config declares {d.tl['num_hidden_layers']} layer(s)") for n in d.tensors("later_layer")], types=CHECKED_TYPES),
     Rule("any other tensor", "is not a tensor of vLLM's draft", "raises on it while loading", "remove it or re-convert",
-         lambda d: [(n, f"is not a tensor of vLLM's {({'dflash': 'DFlash', 'dspark': 'DSpark'}).get(d.type, 'EAGLE-3')} draft") for n in d.tensors("unknown")
+         lambda d: [(n, f"is not a tensor of vLLM's {({'dflash': 'DFlash', 'dflash2': 'DFlash2', 'dspark': 'DSpark'}).get(d.type, 'EAGLE-3')} draft") for n in d.tensors("unknown")
                     if not n.startswith(("markov_head.gate_proj", "markov_head.joint_proj"))], types=CHECKED_TYPES),
     Rule("each tensor vLLM loads", "is missing", "leaves the parameter uninitialised, without any error", "re-convert from a complete source",
          lambda d: [(", ".join(name_groups(miss)), "is missing" if len(miss) == 1 else f"are missing ({len(miss)} tensors)")]

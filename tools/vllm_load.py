@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Load a Speculators-format eagle3 / peagle / dflash / dspark directory with vLLM's own code, on CPU, and report what it did.
+"""Load a Speculators-format eagle3 / peagle / dflash / dflash2 / dspark directory with vLLM's own code, on CPU, and report what it did.
 
 Run with the python of the venv made by `tools/vllm_env.sh VENV_DIR`:
 
@@ -17,13 +17,18 @@ What it runs, all of it vLLM's code (vLLM 0.33.0, platform forced to CPU with VL
       (speculative config from the directory, verifier from `speculators_config.verifier.name_or_path`);
     - `EngineArgs(model=VERIFIER, speculative_config={"model": DIR, "method": M, "num_speculative_tokens": N})
       .create_engine_config()` with M = the directory's `speculators_model_type` ("eagle3"; "eagle3" plus
-      parallel_drafting for peagle; "dflash"; "dspark") and N = `proposal_methods[0].speculative_tokens`; its draft
-      `hf_config` is the `SpeculatorsConfig` built by `vllm/transformers_utils/configs/speculators` (update_eagle3 /
-      update_peagle / update_dflash / update_dspark) and is reported field by field.
-      dspark: vLLM implements it only in Model Runner V2 (config/vllm.py `_get_v1_model_runner_unsupported_features`),
-      and picks V1 where Triton is missing (this CPU venv), so the engine config is built with
-      VLLM_USE_V2_MODEL_RUNNER=1 (what a GPU with Triton gets by default; restored after the load) and the report says
-      what vLLM would have done here without it.
+      parallel_drafting for peagle; "dflash"; "dflash" for dflash2 (base.py maps it); "dspark") and
+      N = `proposal_methods[0].speculative_tokens`; its draft `hf_config` is the `SpeculatorsConfig` built by
+      `vllm/transformers_utils/configs/speculators` (update_eagle3 / update_peagle / update_dflash / update_dflash2 /
+      update_dspark) and is reported field by field. update_dflash2 runs update_dflash, sets architectures
+      DFlash2DraftModel and copies conv_kernel_size / conv_group_size / selector_rank / selector_top_k into dflash_config
+      (only when present; nothing else: z-lab's input_embedding_scale / output_multiplier / final_logit_softcapping are
+      never transmitted, wherever the file puts them).
+      dspark / dflash2: vLLM implements them only in Model Runner V2 (config/vllm.py
+      `_get_v1_model_runner_unsupported_features`: "dspark speculative decoding", "DFlash candidate-head drafts"), and
+      picks V1 where Triton is missing (this CPU venv), so the engine config is built with VLLM_USE_V2_MODEL_RUNNER=1
+      (what a GPU with Triton gets by default; restored after the load) and the report says what vLLM would have done
+      here without it.
 (b) model construction: single-process gloo "distributed" world (world size 1, TP 1, PP 1), the current vLLM
     config set, the verifier built by `get_model` (real weights from --verifier, else dummy weights from a
     stand-in config), then the draft:
@@ -46,6 +51,14 @@ What it runs, all of it vLLM's code (vLLM 0.33.0, platform forced to CPU with VL
       lm_head unless the draft ships a different one) builds `Qwen3DSparkForCausalLM` (model_executor/models/
       qwen3_dspark.py: the DFlashQwen3Model backbone + `markov_head.markov_w1` [V, r] / `markov_w2` [draft V, r] +
       the fp32 `confidence_head.proj` when enable_confidence_head) through `get_model`.
+    - dflash2: Model Runner V2's own choice of speculator, `init_speculator` (v1/worker/gpu/spec_decode/__init__.py:
+      `DFlash2Speculator` for architectures DFlash2DraftModel), is constructed on CPU and its `load_model(verifier)` is
+      called: `load_dflash_model` (inherited from DFlashSpeculator: the same draft config, model tag "dflash_head" and
+      sharing as dflash V2) builds `DFlash2Qwen3ForCausalLM` (model_executor/models/qwen3_dflash2.py: the DFlash backbone
+      with, per layer, `attention_conv` / `mlp_conv` (`DFlashGroupedConv`: `base_kernel` [2, taps, H] and
+      `kernel_projection` [2 * taps * H / group, H]; block length 1 + N), and `model.candidate_selector`
+      (`predecessor_codebook` / `successor_codebook` bare [V, rank] parameters, `hidden_projection` [rank, H]; own model
+      tag "dflash2_candidate_selector")) through `get_model`.
 (c) the loader is `DefaultModelLoader` with two hooks and nothing else changed: right after the model is
     created every parameter and persistent buffer is filled with a sentinel (NaN; int64 min for integer
     tensors), and every parameter's `weight_loader` is wrapped to record which checkpoint tensor it received.
@@ -56,7 +69,9 @@ What it runs, all of it vLLM's code (vLLM 0.33.0, platform forced to CPU with VL
     `mask_embedding.pt` next to the weights) or `Qwen3DSparkForCausalLM.load_weights` (same prefixing, `t2d` dropped,
     `d2t` -> `draft_id_to_target_id`; `mask_embedding`, and embed_tokens / lm_head / d2t / confidence_head when the file
     has none of them, mapped to nothing; the confidence head is deleted from the model, silently, when the config
-    disables it or the file has none of its tensors). For dflash / dspark the hook sits in `get_model_loader`, which is
+    disables it or the file has none of its tensors); dflash2 uses DFlash's `load_weights` unchanged (AutoWeightsLoader:
+    a name with no parameter raises, a parameter with no tensor is left as it is). For dflash / dflash2 / dspark the hook
+    sits in `get_model_loader`, which is
     what the proposer's `get_model` calls: it returns this loader only where vLLM itself chose `DefaultModelLoader`.
 (d) report: tensors not consumed, parameters still (partly) holding the sentinel, values that differ from
     the file (after undoing the q/k/v and gate/up stacking), d2t, and the embedding / lm_head sharing decided
@@ -79,6 +94,21 @@ What it runs, all of it vLLM's code (vLLM 0.33.0, platform forced to CPU with VL
     torch with the verifier's lm_head. The backbone forward is not run (attention metadata + a KV cache; the
     context K/V precompute needs `torch.ops._C`, as for dflash). embed_tokens / lm_head are expected to stay unfilled
     (shared from the verifier) and `model.mask_embedding` is never loaded (DSpark masks via the vocabulary row).
+    For dflash2 also: the translated fields (method, num_speculative_tokens, the four conv / selector fields, mask id,
+    target_layer_ids, causal and sample_from_anchor, the causality of each layer), the block length the convolutions were
+    built with (1 + N, never block_size), the scales update_dflash2 does not transmit (what the file says where it says
+    it, and what vLLM's built modules use: `input_embedding_scale`, the candidate LogitsProcessor's scale / soft cap),
+    the conv / selector parameters against the file's bytes, and functional checks with vLLM's module instances against
+    plain torch on the file's tensors: each `DFlashGroupedConv.prepare` / `finish` (on CPU vLLM's own torch path
+    `_grouped_conv`) on random input, out[pos] = sum_{t < taps, pos >= t} (base[side, t] + delta[t, group]) * x[pos - t]
+    inside each block of 1 + N rows with delta = kernel_projection(prepare's input) viewed [rows, 2, taps, groups]; the
+    candidates and scores (`compute_candidates`, `DFlash2Speculator._score_candidates` with the anchors where it reads
+    them) on random head hidden states, unary = top-k of h @ lm_head.T (the verifier's, from its file) and score =
+    unary + sum_r pred[prev][r] * hidden_projection(h)[r] * succ[cand][r]; and the greedy walk from the anchor. Not run:
+    the Triton kernels (the convolution's CUDA kernel, the walk `_selector_walk_kernel` and `_cache_draft_logits_kernel`:
+    the walk's indexing is applied to vLLM's scores in torch instead, temperature > 0 not checked), the query pass and
+    the context K/V precompute (as for dflash); the report lists them. embed_tokens / lm_head / `model.mask_embedding`
+    are expected to stay unfilled, as for dflash.
 
 Exit status 0 only when every checkpoint tensor was consumed (vLLM skips `t2d` by design; it is checked
 against `d2t` instead), every parameter was filled (or replaced by the verifier's at the sharing step),
@@ -89,11 +119,14 @@ file says (dflash: a directory written by upstream speculators (architectures DF
 layers attend both ways, with `sliding_window_non_causal` not true: vLLM serves them causal; more query tokens per
 request than `block_size`; aux layer ids the verifier does not have; dspark: a markov_head_type other than vanilla
 (vLLM builds only the vanilla head), a layer whose causality differs from upstream speculators' DSparkDraftModel, more
-query tokens per request than `block_size`, aux layer ids the verifier does not have). 1 otherwise (including vLLM's
-loader raising);
+query tokens per request than `block_size`, aux layer ids the verifier does not have; dflash2: as dflash (upstream
+speculators' architectures DFlash2DraftModel included), plus a scale of z-lab's in the file that vLLM does not use,
+selector_top_k outside 1..V, draft_vocab_size other than the verifier's). 1 otherwise (including vLLM's loader raising:
+dflash2 without conv_kernel_size / conv_group_size / selector_rank is a KeyError at model construction);
 2 when vLLM refused the directory's config (translation, engine config, or the DFlash proposer's own checks,
 e.g. a missing mask_token_id or sample_from_anchor true; dspark: update_dspark's KeyError without
-aux_hidden_state_layer_ids, the DSparkSpeculator's ValueError without a mask token) or something unexpected failed.
+aux_hidden_state_layer_ids, the DSparkSpeculator's ValueError without a mask token; dflash2: the DFlash2Speculator's
+KeyError without selector_top_k, DFlashSpeculator's ValueError for sample_from_anchor true) or something unexpected failed.
 The JSON report goes to stdout; vLLM's logs go to stderr.
 """
 import argparse, json, logging, os, sys, tempfile, time
@@ -129,6 +162,13 @@ DFLASH_LAYER_DEFAULTS = {"head_dim": "hidden_size // num_attention_heads", "atte
 # the DSparkSpeculator (ValueError). sliding_window_non_causal is not read: causality comes from layer_types / is_causal.
 DSPARK_DEFAULTS = {"sample_from_anchor": False, "enable_confidence_head": False, "confidence_head_with_markov": False,
                    "draft_vocab_size": "vocab_size", "target_hidden_size": "hidden_size", "use_aux_hidden_state": True}
+# dflash2 (update_dflash2: update_dflash, then these four copied into dflash_config only when present). The DFlash2Speculator
+# (selector_top_k) and DFlash2Qwen3ForCausalLM (all four) index them: KeyError without one. block_size is never read: the
+# convolutions' block is 1 + num_speculative_tokens.
+DFLASH2_KEYS = ("conv_kernel_size", "conv_group_size", "selector_rank", "selector_top_k")
+# what DFlash2Qwen3Model / DFlash2Qwen3ForCausalLM read from dflash_config with a default; update_dflash2 builds dflash_config
+# afresh and never copies them, so vLLM always uses these (z-lab's config carries them in its own dflash_config)
+DFLASH2_NOT_TRANSMITTED = {"input_embedding_scale": 1.0, "output_multiplier": 1.0, "final_logit_softcapping": None}
 SENTINEL_INT = -(2**63)
 
 
@@ -180,7 +220,7 @@ def _stand_in_verifier(cfg: dict, tmp: Path) -> Path:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("converted_dir", nargs="+", help="Speculators-format eagle3 / peagle / dflash / dspark directories (config.json + *.safetensors), "
+    ap.add_argument("converted_dir", nargs="+", help="Speculators-format eagle3 / peagle / dflash / dflash2 / dspark directories (config.json + *.safetensors), "
                     "loaded one after the other in this process (vLLM is imported once)")
     ap.add_argument("--verifier", action="append", help="local verifier directory: once for all the directories, or once for each, "
                     "in order (default: speculators_config.verifier.name_or_path when it is a local directory or in the local "
@@ -191,7 +231,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dflash-runner", choices=("v2", "v1"), default="v2",
                     help="dflash only: which vLLM proposer builds the draft: v2 = Model Runner V2's DFlashSpeculator (what "
                     "`vllm serve` uses on a GPU with Triton; default), v1 = the V1 DFlashProposer (vLLM's fallback without Triton). "
-                    "dspark directories always use Model Runner V2's DSparkSpeculator (V1 has no DSpark)")
+                    "dflash2 / dspark directories always use Model Runner V2's DFlash2Speculator / DSparkSpeculator (V1 has neither)")
     a = ap.parse_args(argv)
     vers = a.verifier or [None]
     if len(vers) not in (1, len(a.converted_dir)):
@@ -199,7 +239,7 @@ def main(argv=None) -> int:
     reports, rc = [], 0
     for d, v in zip(a.converted_dir, vers * len(a.converted_dir) if len(vers) == 1 else vers):
         rep = {}
-        v2_env = os.environ.get("VLLM_USE_V2_MODEL_RUNNER")   # a dspark load sets it; the next directory gets it back
+        v2_env = os.environ.get("VLLM_USE_V2_MODEL_RUNNER")   # a dflash2 / dspark load sets it; the next directory gets it back
         try:
             code = _main(argparse.Namespace(**{**vars(a), "converted_dir": d, "verifier": v}), rep)
         except BaseException as e:   # anything vLLM raised outside the steps that report their own errors
@@ -284,9 +324,12 @@ def _main(a, rep) -> int:
         conf["speculators_translation"] = {"error": _err(e)}
     peagle = raw.get("speculators_model_type") == "peagle"
     dflash = raw.get("speculators_model_type") == "dflash"
+    dflash2 = raw.get("speculators_model_type") == "dflash2"
     dspark = raw.get("speculators_model_type") == "dspark"
     if dflash:
         _dflash_config_checks(raw, conf, problems)
+    elif dflash2:
+        _dflash2_config_checks(raw, conf, problems)
     elif dspark:
         _dspark_config_checks(raw, conf, problems)
     else:
@@ -318,10 +361,10 @@ def _main(a, rep) -> int:
     rep["verifier"] = {"path": verifier, "source": ver_src, "weights": "real" if has_weights else "dummy"}
 
     from vllm.engine.arg_utils import EngineArgs
-    if dspark:   # only Model Runner V2 has DSpark; vLLM picks V1 without Triton (main() restores the variable)
+    if dspark or dflash2:   # only Model Runner V2 has DSpark / DFlash2; vLLM picks V1 without Triton (main() restores the variable)
         os.environ.setdefault("VLLM_USE_V2_MODEL_RUNNER", "1")
     spec_cfg = {"model": str(draft_dir), "method": spec_from_dir.get("method", "eagle3"), "num_speculative_tokens": spec_from_dir["num_speculative_tokens"],
-                **({"parallel_drafting": True} if spec_from_dir.get("parallel_drafting") else {})}  # peagle: eagle3 with parallel drafting
+                **({"parallel_drafting": True} if spec_from_dir.get("parallel_drafting") else {})}  # peagle: eagle3 with parallel drafting; dflash2: "dflash"
     try:
         vc = EngineArgs(model=verifier, speculative_config=spec_cfg, dtype=a.dtype, enforce_eager=True,
                         skip_tokenizer_init=True, max_model_len=128, max_num_seqs=1).create_engine_config()
@@ -340,6 +383,8 @@ def _main(a, rep) -> int:
         if not getattr(sc, "parallel_drafting", False): problems.append("vLLM does not draft this peagle directory in parallel")
     if dflash:
         _dflash_translation(raw, vc, sc, hf, conf, problems)
+    elif dflash2:
+        _dflash2_translation(raw, vc, sc, hf, conf, problems, rep)
     elif dspark:
         _dspark_translation(raw, vc, sc, hf, conf, problems, rep)
     keys = ("architectures", "model_type", "hidden_size", "target_hidden_size", "intermediate_size", "num_hidden_layers",
@@ -347,7 +392,7 @@ def _main(a, rep) -> int:
             "norm_before_residual", "norm_before_fc", "fc_norm", "norm_output", "eagle_aux_hidden_state_layer_ids",
             "num_aux_hidden_states", "eagle_config", "rms_norm_eps", "rope_parameters", "max_position_embeddings",
             "tie_word_embeddings", "attention_bias")
-    if dflash:   # the eagle3-only fields are not read for dflash
+    if dflash or dflash2:   # the eagle3-only fields are not read for dflash
         keys = tuple(k for k in keys if k not in ("norm_before_residual", "norm_before_fc", "fc_norm", "norm_output", "num_aux_hidden_states"))
         keys += ("dflash_config", "layer_types", "sliding_window", "is_causal", "use_aux_hidden_state", "is_neox_style",
                  "logit_scale", "hidden_act", "mask_token_id")
@@ -358,11 +403,11 @@ def _main(a, rep) -> int:
                  "dflash_config", "layer_types", "sliding_window", "is_causal", "is_neox_style", "logit_scale", "hidden_act")
     conf["draft_hf_config"] = {k: _jsonable(getattr(hf, k, None)) for k in keys}
     # which aux layers the verifier will emit (GPUModelRunner._get_eagle3_aux_layers_from_config, else the model default;
-    # dflash with Model Runner V2, and dspark: eagle3_utils.get_eagle3_aux_layers_from_config, what DFlashSpeculator /
-    # DSparkSpeculator and the fc size use)
+    # dflash with Model Runner V2, dflash2 and dspark: eagle3_utils.get_eagle3_aux_layers_from_config, what DFlashSpeculator /
+    # DFlash2Speculator / DSparkSpeculator and the fc size use)
     try:
         from types import SimpleNamespace
-        if (dflash and a.dflash_runner == "v2") or dspark:
+        if (dflash and a.dflash_runner == "v2") or dflash2 or dspark:
             from vllm.v1.worker.gpu.spec_decode.eagle.eagle3_utils import get_eagle3_aux_layers_from_config
             conf["aux_layers_from_draft_config"] = _jsonable(get_eagle3_aux_layers_from_config(sc))
         else:
@@ -371,7 +416,7 @@ def _main(a, rep) -> int:
                 GPUModelRunner._get_eagle3_aux_layers_from_config(SimpleNamespace(speculative_config=sc)))
     except Exception as e:
         conf["aux_layers_from_draft_config"] = f"could not ask GPUModelRunner: {_err(e)}"
-    if dflash or dspark:   # the verifier captures aux id L = the residual stream entering layer L, for L in 0..num_hidden_layers
+    if dflash or dflash2 or dspark:   # the verifier captures aux id L = the residual stream entering layer L, for L in 0..num_hidden_layers
         nl = vc.model_config.get_total_num_hidden_layers()
         aux = conf["aux_layers_from_draft_config"]
         bad = [i for i in aux if not 0 <= i <= nl] if isinstance(aux, list) else []
@@ -490,6 +535,8 @@ def _main(a, rep) -> int:
         lap("verifier_load_s")
         if dflash:
             return _dflash_load(a, rep, vc, sc, hf, raw, target, SentinelLoader, coll, timings, lap, tmp)
+        if dflash2:
+            return _dflash2_load(a, rep, vc, sc, hf, raw, target, SentinelLoader, coll, timings, lap, tmp)
         if dspark:
             return _dspark_load(a, rep, vc, sc, hf, raw, target, SentinelLoader, coll, timings, lap, tmp)
         draft_vc = EagleProposer._create_draft_vllm_config(SimpleNamespace(speculative_config=sc, vllm_config=vc))
@@ -629,10 +676,11 @@ def _dflash_config_checks(raw: dict, conf: dict, problems: list) -> None:
         problems.append("config.json has no sample_from_anchor: vLLM reads it as False (the anchor is the bonus token; "
                         "only the N mask slots are sampled)")
     lt = tl.get("layer_types")
-    upstream = "DFlashDraftModel" in (raw.get("architectures") or [])  # upstream speculators' writer: its model attends both ways in full-attention layers
+    # upstream speculators' writer (DFlashDraftModel; DFlash2DraftModel, its subclass): its model attends both ways in full-attention layers
+    upstream = next((x for x in raw.get("architectures") or [] if x in ("DFlashDraftModel", "DFlash2DraftModel")), None)
     if upstream and raw.get("sliding_window_non_causal") is not True and tl.get("is_causal") is None \
             and (not lt or any(t != "sliding_attention" for t in lt)):
-        problems.append("written by upstream speculators (architectures DFlashDraftModel), whose model attends both ways in full-attention "
+        problems.append(f"written by upstream speculators (architectures {upstream}), whose model attends both ways in full-attention "
                         "layers whatever sliding_window_non_causal says; vLLM turns false into dflash_config.causal=true, an override for "
                         "every layer, so the full-attention layers are served causal")
     elif raw.get("sliding_window_non_causal") is False:
@@ -858,6 +906,391 @@ def _dflash_load(a, rep, vc, sc, hf, raw, target, SentinelLoader, coll, timings,
     rep["ok"] = not problems
     shutil.rmtree(tmp, ignore_errors=True)
     return 0 if rep["ok"] else 1
+
+
+def _dflash2_config_checks(raw: dict, conf: dict, problems: list) -> None:
+    """dflash2 (a): DFlash's checks (update_dflash runs first), the four fields update_dflash2 copies (required), and z-lab's
+    scales wherever the file carries them (update_dflash2 never transmits them)."""
+    _dflash_config_checks(raw, conf, problems)
+    req = [k for k in DFLASH2_KEYS if raw.get(k) is None]   # copied only when not None: KeyError in the speculator / at build
+    if req: conf["required_fields_missing"] = conf.get("required_fields_missing", []) + req
+    tl = raw.get("transformer_layer_config") or {}
+    places = {"": raw, "dflash_config.": raw.get("dflash_config") or {}, "transformer_layer_config.": tl,
+              "transformer_layer_config.dflash_config.": tl.get("dflash_config") or {}}
+    found = {k: {w + k: src[k] for w, src in places.items() if isinstance(src, dict) and src.get(k) is not None}
+             for k in DFLASH2_NOT_TRANSMITTED}
+    conf["dflash2_scales_in_file"] = {k: v for k, v in found.items() if v}   # compared with what vLLM uses after the build
+
+
+def _dflash2_translation(raw: dict, vc, sc, hf, conf: dict, problems: list, rep: dict) -> None:
+    """dflash2 (a): DFlash's translation (dflash_config, aux ids, 1 + N query tokens), the four fields update_dflash2 added,
+    the scales it does not transmit, and the runner vLLM picks."""
+    from vllm.model_executor.models.qwen3_dflash import _dflash_layer_causal
+    _dflash_translation(raw, vc, sc, hf, conf, problems)   # writes conf["dflash"]: DFlash's fields and checks, renamed below
+    dc = dict(getattr(hf, "dflash_config", None) or {})
+    N, V = sc.num_speculative_tokens, vc.model_config.get_vocab_size()
+    absent = "ABSENT (KeyError: the DFlash2Speculator reads selector_top_k, DFlash2Qwen3ForCausalLM all four)"
+    found = conf.pop("dflash2_scales_in_file", {})   # _dflash2_config_checks: where the file carries z-lab's scales
+    d = conf["dflash2"] = {
+        "method": sc.method, "draft_architectures": sc.draft_model_config.architectures, "num_speculative_tokens": N,
+        **{k: _jsonable(dc.get(k, absent)) for k in DFLASH2_KEYS},
+        "mask_token_id": _jsonable(dc.get("mask_token_id")), "target_layer_ids": _jsonable(dc.get("target_layer_ids")),
+        "causal": _jsonable(dc.get("causal")), "sample_from_anchor": _jsonable(dc.get("sample_from_anchor")),
+        "causal_per_layer_from_config": [_dflash_layer_causal(hf, i) for i in range(hf.num_hidden_layers)],
+        "conv_block_length": {"vllm": 1 + N, "derived_from": "1 + num_speculative_tokens (DFlash2Qwen3DecoderLayer); block_size "
+                              "is never read", "block_size_in_file": raw.get("block_size")},
+        # update_dflash2 builds dflash_config afresh: what DFlash2Qwen3Model / DFlash2Qwen3ForCausalLM then read (with their defaults)
+        "not_transmitted": {k: {"in_file": found.get(k, {}), "in_vllm_dflash_config": k in dc,
+                                "vllm_reads": _jsonable(dc.get(k, default))} for k, default in DFLASH2_NOT_TRANSMITTED.items()},
+        **conf.pop("dflash")}
+    if sc.method != "dflash" or "DFlash2DraftModel" not in (sc.draft_model_config.architectures or []):
+        problems.append(f"vLLM's speculative method is {sc.method!r} with architectures {sc.draft_model_config.architectures}, "
+                        "not 'dflash' with DFlash2DraftModel (what update_dflash2 sets)")
+    for k in DFLASH2_KEYS:
+        if raw.get(k) is not None and dc.get(k) != raw[k]:
+            problems.append(f"vLLM's dflash_config.{k} is {dc.get(k)!r}, config.json's {raw[k]!r}")
+    k = dc.get("selector_top_k")
+    if isinstance(k, int) and not 0 < k <= V:
+        problems.append(f"selector_top_k {k} is not in 1..{V} (the verifier's vocabulary): the candidates' top-k fails at the first step")
+    Vd = getattr(hf, "draft_vocab_size", None)
+    if Vd is not None and Vd != V:
+        problems.append(f"draft_vocab_size {Vd} != the verifier's {V}: DFlash2Qwen3ForCausalLM.compute_candidates takes the top-k of "
+                        "lm_head without d2t (draft ids taken as verifier ids); upstream DFlash2 requires the full vocabulary")
+    # the runner vLLM picks here by default (no VLLM_USE_V2_MODEL_RUNNER), and whether it has DFlash2
+    saved = os.environ.pop("VLLM_USE_V2_MODEL_RUNNER", None)
+    try:
+        v2_here = vc.use_v2_model_runner
+        v1_missing = [] if v2_here else vc._get_v1_model_runner_unsupported_features()
+    except Exception as e:
+        v2_here, v1_missing = None, [f"could not ask: {_err(e, 200)}"]
+    finally:
+        if saved is not None: os.environ["VLLM_USE_V2_MODEL_RUNNER"] = saved
+    d["runner"] = {"used": "Model Runner V2: init_speculator (v1/worker/gpu/spec_decode/__init__.py) -> DFlash2Speculator "
+                           "(dflash2/speculator.py); load_model -> load_dflash_model (dflash/utils.py), model tag dflash_head",
+                   "vllm_would_pick_on_this_machine": "v2" if v2_here else f"v1 (no Triton here, or a feature V2 lacks), which lacks: {v1_missing}",
+                   "on_a_gpu_with_triton": "v2 (V1 refuses DFlash candidate-head drafts)"}
+    if v2_here is False and "DFlash candidate-head drafts" in v1_missing:
+        rep.setdefault("notes", []).append(
+            "on this machine (no Triton) vLLM picks Model Runner V1, which refuses dflash2 ('Model Runner V1 does not support: "
+            "DFlash candidate-head drafts', config/vllm.py _get_v1_model_runner_unsupported_features); loaded here with "
+            "VLLM_USE_V2_MODEL_RUNNER=1, as a GPU with Triton serves it")
+
+
+def _dflash2_load(a, rep, vc, sc, hf, raw, target, SentinelLoader, coll, timings, lap, tmp) -> int:
+    """dflash2 (b)-(d): the speculator Model Runner V2 picks (init_speculator: DFlash2Speculator for DFlash2DraftModel) is
+    constructed and its load_model builds, loads and shares DFlash2Qwen3ForCausalLM; the sentinel loader is handed out by
+    get_model_loader."""
+    import shutil
+    import torch
+    import vllm.model_executor.model_loader as ml
+    from vllm.model_executor.model_loader import DefaultModelLoader
+    from vllm.distributed import destroy_distributed_environment, destroy_model_parallel
+    from vllm.v1.worker.gpu.spec_decode import init_speculator
+    from vllm.v1.worker.gpu.spec_decode.dflash2.speculator import DFlash2Speculator
+    problems, conf = rep["problems"], rep["config"]
+    draft_dir = Path(rep["converted_dir"])
+    d2 = conf["dflash2"]; run = d2["runner"]
+
+    def stop(code):
+        rep["ok"] = False; rep["vllm_warnings"] = coll.records; rep["timings"] = timings
+        return code
+
+    try:   # vLLM's choice of speculator and its own checks, as at engine start (sample_from_anchor, the mask token, selector_top_k)
+        prop = init_speculator(vc, torch.device("cpu"), None)   # req_states: not read on the dflash branch
+    except Exception as e:
+        problems.append(f"vLLM's speculator (init_speculator -> DFlash2Speculator) refused the draft config: {_err(e)}")
+        return stop(2)
+    run.update({"speculator_chosen_by_vllm": type(prop).__name__,
+                "parallel_drafting_token_id": _jsonable(prop.parallel_drafting_token_id),
+                "num_query_per_req": prop.num_query_per_req, "selector_top_k_read": _jsonable(getattr(prop, "top_k", None)),
+                "draft_attention_non_causal": bool(prop.requires_non_causal)})
+    if not isinstance(prop, DFlash2Speculator):
+        problems.append(f"Model Runner V2 picks {type(prop).__name__} for this directory, not DFlash2Speculator: the candidate "
+                        "selector would never run")
+        return stop(1)
+    if not isinstance(prop.parallel_drafting_token_id, int):
+        problems.append(f"vLLM's mask token for the parallel slots is {prop.parallel_drafting_token_id!r}, not a token id")
+
+    made, chosen = [], []
+    real_get_model_loader = ml.get_model_loader
+    def get_model_loader(load_config):   # what vLLM's get_model calls: hand out the hooked loader where vLLM chose the default one
+        chosen_loader = real_get_model_loader(load_config)
+        chosen.append(f"{type(chosen_loader).__name__} (load_format {load_config.load_format!r})")
+        if type(chosen_loader) is not DefaultModelLoader:
+            raise RuntimeError(f"vLLM chose {chosen[-1]} for the draft: this tool hooks only DefaultModelLoader")
+        made.append(SentinelLoader(load_config)); return made[-1]
+    ml.get_model_loader = get_model_loader
+    try:
+        prop.load_model(target)
+    except Exception as e:
+        loader = made[-1] if made else None
+        stage = ("before the model was built" if loader is None else "model construction" if not hasattr(loader, "filled")
+                 else "load_weights" if not hasattr(loader, "unconsumed") else "after load_weights (sharing)")
+        problems.append(f"vLLM's loader raised ({stage}): {_err(e)}")
+        rep["load"] = {"stage": stage, "error": _err(e), "loader_chosen_by_vllm": chosen,
+                       "tensors_in_file": sorted(getattr(loader, "file", None) or {})}
+        if stage == "model construction":
+            rep["load"]["note"] = ("DFlash2Qwen3ForCausalLM could not be built here, so its load_weights did not run; "
+                                   "the error above is vLLM's own")
+        return stop(1)
+    finally:
+        ml.get_model_loader = real_get_model_loader
+    lap("draft_build_and_load_s")
+    loader, draft = made[-1], prop.model
+
+    # ------------------------------------------------------------ (d) report
+    run["layers"] = [{"kv_cache_layer": n, "causal": c, "sliding_window": l.self_attn.sliding_window,
+                      "attention_backend": type(l.self_attn.attn.impl).__name__}
+                     for n, c, l in zip(draft.get_draft_kv_cache_layer_names(), draft.get_draft_attn_causal(), draft.model.layers)]
+    run["rope_parameters_used"] = _jsonable(getattr(hf, "rope_parameters", None))
+    ld = rep["load"] = {"model_class": type(draft).__name__, "loader_chosen_by_vllm": chosen,
+                        "tensors_in_file": {n: list(t.shape) for n, t in loader.file.items()},
+                        "tensor_to_parameter": {p: f for p, f in sorted(loader.where.items())},
+                        "sentinel_filled": len(loader.filled),
+                        "non_persistent_buffers_not_filled": loader.non_persistent,
+                        "mask_embedding_pt": {"present": (draft_dir / "mask_embedding.pt").exists(),
+                                              "used_by_vllm": bool(draft.model.has_separate_mask_embedding)}}
+    if loader.unwrapped: ld["weight_loader_not_wrapped"] = loader.unwrapped
+    if loader.not_from_file: ld["loaded_from_outside_the_safetensors"] = loader.not_from_file
+    ld["unconsumed_tensors"] = [n for n in loader.unconsumed if n != "t2d"]
+    ld["skipped_by_vllm_by_design"] = [n for n in loader.unconsumed if n == "t2d"]
+    if ld["unconsumed_tensors"]: problems.append(f"tensors vLLM did not load: {ld['unconsumed_tensors']}")
+    ld["value_mismatches"] = loader.mismatch
+    ld["vocab_padding"] = loader.padded
+    ld["buffers_not_in_checkpoint_left_at_init_value"] = loader.buffers_at_init
+    if loader.mismatch: problems.append(f"parameters whose loaded values differ from the file: {sorted(loader.mismatch)}")
+
+    # the convolutions and the candidate selector: what vLLM built, and what it loaded against the file's bytes
+    F = loader.file
+    N = sc.num_speculative_tokens
+    sel = draft.model.candidate_selector
+    ld["convolutions"] = [{"layer": i, **{name: {"block_length": c.block_size, "taps": c.taps, "group_size": c.group_size,
+                                                 "num_groups": c.num_groups, "base_kernel": list(c.base_kernel.shape),
+                                                 "kernel_projection": list(c.kernel_projection.weight.shape)}
+                                          for name, c in (("attention_conv", l.attention_conv), ("mlp_conv", l.mlp_conv))}}
+                          for i, l in enumerate(draft.model.layers)]
+    ld["candidate_selector"] = {"top_k": sel.top_k, "predecessor_codebook": list(sel.predecessor_codebook.shape),
+                                "successor_codebook": list(sel.successor_codebook.shape),
+                                "hidden_projection": list(sel.hidden_projection.weight.shape),
+                                "tensors_in_file": sorted(n for n in F if n.startswith("candidate_selector."))}
+    sd = dict(draft.named_parameters())
+    ld["loaded_equals_file"] = {p: {"file": fs[0], **_file_bytes_equal(sd[p], F[fs[0]])} for p, fs in sorted(loader.where.items())
+                                if len(fs) == 1 and p in sd and any(x in p for x in (".attention_conv.", ".mlp_conv.", ".candidate_selector."))}
+    bad_bytes = [p for p, r in ld["loaded_equals_file"].items() if not r["equal"]]
+    if bad_bytes: problems.append(f"convolution / selector parameters that differ from the file's tensors: {bad_bytes}")
+    blk = sorted({c.block_size for l in draft.model.layers for c in (l.attention_conv, l.mlp_conv)})
+    d2["conv_block_length"]["built"] = blk
+    if blk != [1 + N]:
+        problems.append(f"vLLM built the convolutions with block length {blk}, not 1 + num_speculative_tokens = {1 + N}")
+    # the scales update_dflash2 does not transmit: what the built modules use, against the file
+    used = {"input_embedding_scale": draft.model.input_embedding_scale, "output_multiplier": draft.candidate_logits_processor.scale,
+            "final_logit_softcapping": draft.candidate_logits_processor.soft_cap}
+    for k, v in used.items():
+        nt = d2["not_transmitted"][k]; nt["vllm_uses"] = v
+        for where, x in nt["in_file"].items():
+            if ((x or None) if k == "final_logit_softcapping" else x) != v:   # a cap of 0 is no cap
+                problems.append(f"the file's {where} is {x!r}: update_dflash2 does not transmit it and vLLM uses {v!r} "
+                                "(the draft's logits / embeddings are not what it was trained with)")
+
+    # d2t: DFlash2Qwen3ForCausalLM (DFlash's) has draft_id_to_target_id only when draft_vocab_size != the verifier's vocabulary
+    Vd, V, H = hf.draft_vocab_size, vc.model_config.get_vocab_size(), hf.hidden_size
+    d2t = {"draft_vocab_size": Vd, "verifier_vocab_size": V, "in_file": "d2t" in F,
+           "has_draft_id_to_target_id": draft.draft_id_to_target_id is not None}
+    if draft.draft_id_to_target_id is not None:
+        d2t["loaded"] = "draft_id_to_target_id" not in loader.unfilled
+    ld["d2t"] = d2t
+
+    # sharing with the verifier: done by load_dflash_model above; checked by identity
+    emb_shared = draft.model.embed_tokens is target.model.embed_tokens
+    head_shared = draft.lm_head is getattr(target, "lm_head", None)
+    ld["embed_tokens"] = {"has_own_embed_tokens": getattr(draft, "has_own_embed_tokens", None),
+                          "status": "shared from verifier" if emb_shared else
+                          ("own (from the file)" if "model.embed_tokens.weight" not in loader.unfilled else "UNFILLED"),
+                          "decided_by": "load_dflash_model: maybe_share_target_embed/_should_share (the verifier's module unless "
+                                        "the draft ships its own copy that differs; no width check)"}
+    ld["lm_head"] = {"has_own_lm_head": getattr(draft, "has_own_lm_head", None),
+                     "status": "shared from verifier" if head_shared else
+                     ("own (from the file)" if "lm_head.weight" not in loader.unfilled else "UNFILLED"),
+                     "decided_by": "load_dflash_model: shared unless hf_config.has_own_lm_head or the draft ships a different "
+                                   "lm_head; compute_candidates reads it with the candidate LogitsProcessor"}
+    if emb_shared and target.model.embed_tokens.weight.shape[-1] != H:
+        problems.append(f"vLLM shares the verifier's embedding ({target.model.embed_tokens.weight.shape[-1]} wide) with a "
+                        f"draft of hidden_size {H}")
+    shared = ({"model.embed_tokens.weight"} if emb_shared else set()) | ({"lm_head.weight"} if head_shared else set())
+    # mask_embedding: a parameter always built, loaded only from mask_embedding.pt, read only when that file was used
+    unused = set() if draft.model.has_separate_mask_embedding else {"model.mask_embedding"}
+    _account_unfilled(ld, loader, shared, unused, problems)
+    ld["expected_unfilled"] = ("embed_tokens / lm_head (when the file has none) are replaced by the verifier's at load_dflash_model; "
+                               "model.mask_embedding is read only with a mask_embedding.pt (as for dflash)")
+
+    # functional checks with vLLM's module instances against plain torch on the file's tensors
+    fn = ld["functional"] = {}
+    fn["not_run_on_cpu"] = [
+        "the backbone's query pass (attention metadata + a KV cache)",
+        "precompute_and_store_context_kv (fused torch.ops._C rms_norm / rotary_embedding kernels, not in this wheel on CPU)",
+        "the convolutions' Triton kernel dflash2_grouped_conv (used for CUDA tensors only; vLLM's own torch path _grouped_conv "
+        "is what runs on CPU and is checked)",
+        "the selector walk _selector_walk_kernel and _cache_draft_logits_kernel (Triton, DFlash2Speculator / CandidateSampler): "
+        "its indexing is applied to vLLM's scores in torch instead; sampling with temperature > 0 (Gumbel noise) not checked"]
+    dt = vc.model_config.dtype
+    with torch.no_grad():
+        try:
+            aux = conf.get("aux_layers_from_draft_config")
+            Hv = vc.model_config.get_hidden_size()
+            fc_in = draft.model.fc.input_size if draft.model.use_aux_hidden_state else None
+            emitted = len(aux) * Hv if isinstance(aux, list) else None
+            conf["aux_states_emitted_vs_fc_expects"] = {"aux_layers": aux, "verifier_hidden_size": Hv,
+                                                        "features_emitted": emitted, "fc_input_size": fc_in}
+            if fc_in is not None and emitted != fc_in:
+                problems.append(f"the verifier will emit {emitted} aux features ({aux} x {Hv}) but vLLM built fc for {fc_in}: "
+                                "ValueError in combine_hidden_states at the first step")
+            bad = []
+            if fc_in is not None:
+                x = draft.combine_hidden_states(torch.randn(3, fc_in, dtype=dt))
+                fn["combine_hidden_states"] = {"fc_input": fc_in, "out_shape": list(x.shape), "finite": bool(torch.isfinite(x).all())}
+            mask = prop.parallel_drafting_token_id
+            ids = sorted({*range(min(V, 7))} | ({mask} if isinstance(mask, int) and 0 <= mask < V else set()))
+            e = draft.embed_input_ids(torch.tensor(ids))
+            fn["embed_input_ids"] = {"ids_incl_mask_token": ids, "input_embedding_scale": draft.model.input_embedding_scale,
+                                     "out_shape": list(e.shape), "finite": bool(torch.isfinite(e).all())}
+            if e.shape[-1] != H: bad.append("embed_input_ids width")
+            try:
+                draft.precompute_and_store_context_kv(torch.randn(3, H, dtype=dt), torch.arange(3))
+                fn["precompute_and_store_context_kv"] = {"ran": True}
+            except AttributeError as err:
+                if "_C" not in str(err): raise
+                fn["precompute_and_store_context_kv"] = {"not_run": "its fused kernels (torch.ops._C rms_norm / rotary_embedding) "
+                                                         f"are not in this CUDA wheel on CPU: {_err(err, 200)}"}
+            fn["grouped_conv"] = _dflash2_conv_check(draft, F, dt)
+            if fn["grouped_conv"].get("ok") is False: bad.append("grouped_conv")
+            fn["candidate_selector"] = _dflash2_selector_check(prop, draft, F, rep, dt)
+            if fn["candidate_selector"].get("ok") is False: bad.append("candidate_selector")
+            bad += [n for n, r in fn.items() if isinstance(r, dict) and r.get("finite") is False]
+            if bad: problems.append(f"functional checks failed: {bad}")
+        except Exception as err:
+            fn["error"] = _err(err); problems.append(f"functional check raised: {_err(err)}")
+    lap("checks_s")
+    destroy_model_parallel(); destroy_distributed_environment()
+    rep["vllm_warnings"] = coll.records
+    rep["timings"] = timings
+    rep["ok"] = not problems
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if rep["ok"] else 1
+
+
+def _dflash2_conv_check(draft, F, dt) -> dict:
+    """vLLM's DFlashGroupedConv.prepare / finish in every layer (on CPU its torch path `_grouped_conv`; the Triton kernel runs
+    only for CUDA tensors) on random input, against plain torch from the file's tensors: delta = kernel_projection(prepare's
+    input) viewed [rows, 2, taps, groups]; out[pos] = sum_{t < taps, pos >= t} (base[side, t] + delta[side, t, group]) * x[pos - t]
+    inside each block of 1 + N rows (side 0: prepare on its input; side 1: finish on a second random input, the sublayer's output)."""
+    import torch
+    tol = 1e-5 if dt == torch.float32 else 2e-2
+    r = {"how": "DFlashGroupedConv.prepare(x) / .finish(y, its coefficients), 3 blocks of rows, vs plain torch on the file's "
+                "base_kernel / kernel_projection.weight", "modules": []}
+    for i, l in enumerate(draft.model.layers):
+        for name in ("attention_conv", "mlp_conv"):
+            conv, pre = getattr(l, name), f"layers.{i}.{name}"
+            e = {"module": f"model.{pre}", "block_length": conv.block_size, "taps": conv.taps, "group_size": conv.group_size}
+            r["modules"].append(e)
+            bn, wn = f"{pre}.base_kernel", f"{pre}.kernel_projection.weight"
+            if bn not in F or wn not in F or F[bn].shape != conv.base_kernel.shape or F[wn].shape != conv.kernel_projection.weight.shape:
+                e["skipped"] = "the file has no such tensors, or other shapes"; continue
+            B, T, G = conv.block_size, conv.taps, conv.num_groups
+            base, W = F[bn].to(dt), F[wn].to(dt)
+            H = base.shape[-1]; rows = 3 * B
+            e["file_is_identity_init"] = bool(torch.equal(base[:, 0], torch.ones_like(base[:, 0])) and not base[:, 1:].any() and not W.any())
+            x, y = torch.randn(rows, H, dtype=dt), torch.randn(rows, H, dtype=dt)
+            got_p, coef = conv.prepare(x)
+            got_f = conv.finish(y, coef)
+            delta = (x @ W.T).view(rows, 2, T, G).repeat_interleave(H // G, -1)   # [rows, 2, taps, H]: one scalar per group
+            def ref(inp, side):
+                out = torch.zeros_like(inp)
+                for row in range(rows):
+                    for t in range(min(T, row % B + 1)):   # causal inside the row's block of B rows
+                        out[row] += (base[side, t] + delta[row, side, t]) * inp[row - t]
+                return out
+            rp, rf = ref(x, 0), ref(y, 1)
+            e.update({"prepare_max_abs_diff": float((got_p - rp).abs().max()), "finish_max_abs_diff": float((got_f - rf).abs().max()),
+                      "ok": bool(torch.allclose(got_p, rp, atol=tol, rtol=tol) and torch.allclose(got_f, rf, atol=tol, rtol=tol))})
+    done = [m for m in r["modules"] if "ok" in m]
+    r["ok"] = bool(done) and all(m["ok"] for m in done) and len(done) == len(r["modules"])
+    return r
+
+
+def _dflash2_selector_check(prop, draft, F, rep, dt) -> dict:
+    """vLLM's own candidates and scores on random head hidden states h [R, N, H] (R requests, anchors written where the
+    speculator reads them, input_buffers.input_ids[::1 + N]): DFlash2Qwen3ForCausalLM.compute_candidates (top-k through the
+    candidate LogitsProcessor over lm_head) and DFlash2Speculator._score_candidates (CandidateSelector), against plain torch on
+    the file's tensors and the verifier's lm_head: unary = top-k of h @ lm_head.T, score[prev, c] = unary[c] + sum_r
+    pred[prev][r] * hidden_projection(h)[r] * succ[c][r], prev = the anchor at step 0, else the previous step's candidate.
+    The walk is vLLM's Triton kernel (_selector_walk_kernel), not run on CPU: its greedy indexing (previous = 0 at step 0, where
+    every row's predecessor is the anchor; index = argmax scores[step, previous, :]; previous = index) is applied to vLLM's
+    scores in torch and compared with a greedy walk from the anchor over tokens in plain torch."""
+    import torch
+    from safetensors import safe_open
+    names = ("candidate_selector.predecessor_codebook", "candidate_selector.successor_codebook",
+             "candidate_selector.hidden_projection.weight")
+    sel = draft.model.candidate_selector
+    if any(n not in F for n in names) or F[names[0]].shape != sel.predecessor_codebook.shape or \
+            F[names[1]].shape != sel.successor_codebook.shape or F[names[2]].shape != sel.hidden_projection.weight.shape:
+        return {"skipped": f"the file lacks {list(names)} under these names, or has other shapes"}
+    N, K, Q, H = prop.num_speculative_steps, prop.top_k, prop.num_query_per_req, draft.config.hidden_size
+    lm, lm_src = None, "the draft's lm_head module (vLLM's)"
+    if "lm_head.weight" in F:
+        lm, lm_src = F["lm_head.weight"], "the draft file's lm_head.weight"
+    elif rep["verifier"]["weights"] == "real":
+        for f in sorted(Path(rep["verifier"]["path"]).glob("*.safetensors")):
+            with safe_open(str(f), "pt") as sf:
+                if "lm_head.weight" in sf.keys():
+                    lm, lm_src = sf.get_tensor("lm_head.weight"), f"the verifier's lm_head.weight ({f.name})"; break
+    if lm is None: lm = draft.lm_head.weight.detach()[: draft.config.vocab_size]
+    P, S, Wh = (F[n].to(dt) for n in names)
+    lm = lm.to(dt); V = lm.shape[0]
+    anchors = torch.tensor([min(3, V - 1), min(5, V - 1), V - 1, 0][: max(1, prop.input_buffers.input_ids.shape[0] // Q)])
+    R = len(anchors); ar = torch.arange(R)
+    hidden = torch.randn(R, N, H, dtype=dt)
+    # vLLM
+    cand, unary = draft.compute_candidates(hidden.flatten(0, 1))
+    cand = cand.view(R, N, K); unary = unary.view_as(cand)
+    ids = prop.input_buffers.input_ids
+    saved = ids[: R * Q].clone()
+    try:
+        ids[: R * Q : Q] = anchors.to(ids.dtype)
+        scores = prop._score_candidates(cand, unary, hidden)   # [R, N, K (predecessor), K (candidate)]
+    finally:
+        ids[: R * Q] = saved
+    prev, vtoks = torch.zeros(R, dtype=torch.long), []
+    for s in range(N):
+        i = scores[ar, s, prev].argmax(-1); vtoks.append(cand[ar, s, i]); prev = i
+    vtoks = torch.stack(vtoks, 1)
+    # plain torch
+    rv, ri = (hidden @ lm.T).topk(K, -1)
+    hp = hidden @ Wh.T   # [R, N, rank]
+    pred = torch.cat([anchors[:, None, None].expand(R, 1, K), ri[:, :-1]], 1)
+    rscores = rv[:, :, None, :] + ((P[pred] * hp[:, :, None, :])[:, :, :, None, :] * S[ri][:, :, None, :, :]).sum(-1)
+    prev_tok, rtoks, margin = anchors, [], float("inf")
+    for s in range(N):
+        sc = rv[:, s] + ((P[prev_tok] * hp[:, s])[:, None, :] * S[ri[:, s]]).sum(-1)
+        if K > 1:
+            top2 = sc.topk(2, -1).values; margin = min(margin, float((top2[:, 0] - top2[:, 1]).min()))
+        t = ri[ar, s, sc.argmax(-1)]; rtoks.append(t); prev_tok = t
+    rtoks = torch.stack(rtoks, 1)
+    tol = 1e-5 if dt == torch.float32 else 2e-2
+    r = {"how": "compute_candidates + DFlash2Speculator._score_candidates on random head hidden states vs plain torch; the walk: "
+                f"the kernel's indexing on vLLM's scores vs a greedy walk over tokens from the anchor; lm_head: {lm_src}",
+         "requests": R, "steps": N, "top_k": K, "anchors": anchors.tolist(),
+         "candidates_equal": bool(torch.equal(cand.long(), ri.long())),
+         "unary_max_abs_diff": float((unary.float() - rv.float()).abs().max()),
+         "scores_shape": list(scores.shape),
+         "scores_max_abs_diff": float((scores.float() - rscores.float()).abs().max()) if scores.shape == rscores.shape else None,
+         "walk_tokens_vllm_scores": vtoks.tolist(), "walk_tokens_plain_torch": rtoks.tolist(),
+         "walk_tokens_equal": bool(torch.equal(vtoks.long(), rtoks.long())), "min_top2_margin": margin,
+         "steps_where_selector_overrides_unary_argmax": int((rtoks != ri[:, :, 0]).sum())}
+    r["ok"] = bool(r["candidates_equal"] and r["scores_max_abs_diff"] is not None
+                   and torch.allclose(unary.float(), rv.float(), atol=tol, rtol=tol)
+                   and torch.allclose(scores.float(), rscores.float(), atol=tol, rtol=tol)
+                   and (r["walk_tokens_equal"] or margin < 1e-4))   # a near-tie may flip
+    return r
 
 
 def _dspark_config_checks(raw: dict, conf: dict, problems: list) -> None:

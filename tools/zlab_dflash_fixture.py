@@ -20,6 +20,12 @@ Variants (same weights and inputs in all of them; norm weights 1 + 0.3*randn so 
              them to DFlash too; vLLM's speculators-format path drops them, so a converter must refuse such a draft)
   qwen3-swa  layer_types [sliding_attention, full_attention], sliding_window 3 (use_sliding_window true: Qwen3Config
              sets sliding_window to None without it): layer 0 causal + window 3, layer 1 bidirectional
+  dflash2    dflash.model.DFlash2DraftModel (conv_kernel_size 2, conv_group_size 8, selector_rank 16, selector_top_k 4):
+             every layer's attention_conv / mlp_conv and the candidate selector; its save_pretrained writes the
+             codebooks as candidate_selector.{predecessor,successor}_codebook.weight (they are nn.Embeddings)
+  dflash2-published  the same draft with the codebooks under the bare names z-lab's published checkpoints use
+             (candidate_selector.predecessor_codebook, as in z-lab/dflash tests/fixtures/dflash2-safetensors-header.json),
+             reloaded through DFlash2DraftModel.from_pretrained's own key_mapping
   all        every variant, and OUT_DIR/index.json
 
 What it writes under OUT_DIR, per variant V:
@@ -61,7 +67,11 @@ VARIANTS = {
                                  "final_logit_softcapping": 20.0}},
     "qwen3-swa": {"layer_types": ["sliding_attention", "full_attention"], "use_sliding_window": True,
                   "sliding_window": 3},
+    "dflash2": {"dflash_config": {"conv_kernel_size": 2, "conv_group_size": 8, "selector_rank": 16, "selector_top_k": 4}},
+    "dflash2-published": {"dflash_config": {"conv_kernel_size": 2, "conv_group_size": 8, "selector_rank": 16,
+                                            "selector_top_k": 4}},
 }
+DFLASH2 = ("dflash2", "dflash2-published")
 
 REFERENCE_DOC = {
     "verifier_embed": f"float32 [{VOCAB},{H}]: the verifier's input embedding (random; the draft has none of its own)",
@@ -86,6 +96,11 @@ REFERENCE_DOC = {
               "(head, then * output_multiplier, then final_logit_softcapping when set)",
     "mask_logits": f"float32 [{B},{BLOCK - 1},{VOCAB}]: logits[:, 1:], the mask slots: what z-lab's dflash_generate "
                    "samples (slot j predicts the token at position_ids[b, C + j])",
+    "selector_path": f"int64 [{B},{BLOCK - 1}] (dflash2 only): DFlash2DraftModel.propose(hidden[:, 1:], anchor, verifier "
+                     "head, temperature 0)[0]: the candidate selector's greedy walk over the mask slots, the anchor as the "
+                     "first predecessor (what dflash_generate drafts for DFlash2)",
+    "selector_candidates": f"int64 [{B},{BLOCK - 1},top_k] (dflash2 only): propose(...)[1]: each slot's top-k candidates "
+                           "(torch.topk(sorted=False) order)",
 }
 
 
@@ -97,7 +112,7 @@ def draft_config(variant: str):
     dcfg = {"block_size": BLOCK, "mask_token_id": MASK_TOKEN_ID, "target_layer_ids": TARGET_LAYER_IDS,
             **VARIANTS[variant].get("dflash_config", {})}
     return Qwen3Config(
-        architectures=["DFlashDraftModel"], hidden_size=H, intermediate_size=INTER, num_attention_heads=HEADS,
+        architectures=["DFlash2DraftModel" if variant in DFLASH2 else "DFlashDraftModel"], hidden_size=H, intermediate_size=INTER, num_attention_heads=HEADS,
         num_key_value_heads=KV_HEADS, head_dim=HEAD_DIM, num_hidden_layers=DRAFT_LAYERS, vocab_size=VOCAB,
         max_position_embeddings=256, rms_norm_eps=EPS,
         rope_parameters={"rope_theta": ROPE_THETA, "rope_type": "default"},
@@ -106,14 +121,17 @@ def draft_config(variant: str):
 
 
 def seed_weights(model, seed: int):
-    """One generator per tensor name (the same weights in every variant); norms 1 + 0.3*randn, Linear randn/sqrt(in)."""
+    """One generator per tensor name (the same weights in every variant); norms 1 + 0.3*randn, Linear randn/sqrt(in),
+    the selector's codebooks randn."""
     import torch
 
     with torch.no_grad():
         for name, p in model.named_parameters():
             g = torch.Generator().manual_seed(tensor_seed(seed, name))
             r = torch.randn(p.shape, generator=g)
-            p.copy_(1 + NORM_SPREAD * r if p.ndim == 1 else r / p.shape[1] ** 0.5)
+            # codebooks at unit scale, so that the selector's pairwise term is the size of the logits' gaps and its
+            # walk picks other tokens than the argmax (the fixture then shows a judge that ignores the selector)
+            p.copy_(1 + NORM_SPREAD * r if p.ndim == 1 else r if "codebook" in name else r / p.shape[1] ** 0.5)
 
 
 def make_inputs(seed: int):
@@ -190,7 +208,10 @@ def make_one(out: str, variant: str, seed: int) -> dict:
     from importlib.metadata import version
     from safetensors.torch import save_file
 
-    from dflash.model import DFlashDraftModel, extract_context_feature
+    from dflash.model import DFlash2DraftModel, DFlashDraftModel, _output_head, extract_context_feature
+    from safetensors.torch import load_file
+
+    cls = DFlash2DraftModel if variant in DFLASH2 else DFlashDraftModel
 
     timings = {}
     t_all = t0 = time.time()
@@ -199,15 +220,22 @@ def make_one(out: str, variant: str, seed: int) -> dict:
         sys.exit(f"{draft_dir} holds other files than config.json / model.safetensors; remove it first")
     os.makedirs(draft_dir, exist_ok=True)
 
-    model = DFlashDraftModel(draft_config(variant)).eval()
+    model = cls(draft_config(variant)).eval()
     seed_weights(model, seed)
     model.save_pretrained(draft_dir)  # the producer's way (transformers PreTrainedModel.save_pretrained)
     files = sorted(os.listdir(draft_dir))
     assert files == ["config.json", "model.safetensors"], files
+    if variant == "dflash2-published":  # the codebooks under their published (bare) names
+        path = os.path.join(draft_dir, "model.safetensors")
+        saved = load_file(path)
+        renamed = {k.removesuffix(".weight") if k.startswith("candidate_selector.") and "codebook" in k else k: v
+                   for k, v in saved.items()}
+        assert len(renamed) == len(saved) and "candidate_selector.predecessor_codebook" in renamed, sorted(saved)
+        save_file(renamed, path, metadata={"format": "pt"})
     timings["build_save_s"] = round(time.time() - t0, 3)
 
     t0 = time.time()
-    reloaded, loading_info = DFlashDraftModel.from_pretrained(draft_dir, output_loading_info=True)
+    reloaded, loading_info = cls.from_pretrained(draft_dir, output_loading_info=True)
     reloaded = reloaded.eval()
     sd, sd2 = model.state_dict(), reloaded.state_dict()
     reload_equal = sd.keys() == sd2.keys() and all(torch.equal(sd[k], sd2[k]) for k in sd)
@@ -242,7 +270,7 @@ def make_one(out: str, variant: str, seed: int) -> dict:
         zlab_run(reloaded, verifier, inputs, aux, position_ids=zero)[2], logits)
     # what the variant changes: the same weights and inputs in the plain config (for `scaled`: what vLLM's
     # speculators path computes, which drops the three scale keys)
-    if variant != "plain":
+    if variant != "plain" and variant not in DFLASH2:
         plain = DFlashDraftModel(draft_config("plain")).eval()
         plain.load_state_dict(reloaded.state_dict())
         _, hp, lp, _ = zlab_run(plain, verifier, inputs, aux)
@@ -257,6 +285,12 @@ def make_one(out: str, variant: str, seed: int) -> dict:
     ref = {"verifier_embed": inputs["verifier_embed"], "verifier_head": inputs["verifier_head"],
            "aux_hidden_states": aux, "block_ids": inputs["block_ids"], "position_ids": inputs["position_ids"],
            "noise_embedding": noise, "hidden": hidden, "logits": logits, "mask_logits": logits[:, 1:]}
+    if variant in DFLASH2:  # the candidate selector's greedy walk, as dflash_generate calls it
+        with torch.no_grad():
+            path, candidates, _ = reloaded.propose(hidden[:, 1:], inputs["block_ids"][:, 0], _output_head(verifier), 0.0)
+        ref |= {"selector_path": path, "selector_candidates": candidates}
+        checks["selector_path_differs_from_argmax"] = int((path != logits[:, 1:].argmax(-1)).sum())
+        assert checks["selector_path_differs_from_argmax"] > 0, "the selector changes nothing on this fixture"
     ref = {k: v.contiguous().clone() for k, v in ref.items()}
     ref_path = os.path.join(out, f"{variant}.reference.safetensors")
     save_file(ref, ref_path, metadata={"producer": f"dflash {version('dflash')}", "variant": variant})

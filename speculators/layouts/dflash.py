@@ -84,7 +84,7 @@ DFLASH_KINDS = {"dflash2": "a DFlash2 draft (convolutions and a candidate select
                 "modelopt-dspark": "a DSpark draft exported by NVIDIA ModelOpt (dflash_config.projector_type dspark, markov_w1/markov_w2)",
                 "modelopt-dflash": "a DFlash draft exported by NVIDIA ModelOpt (dflash_config.causal: its attention options are not checked here)"}
 
-# %% ../../nbs/06h_dflash.ipynb #eebbdddf
+# %% ../../nbs/06h_dflash.ipynb #5d3c756d
 def _rms(x, w, eps): # in float32, then back to x's dtype, as transformers' Qwen3RMSNorm
     f = x.float()
     return w * (f * torch.rsqrt(f.pow(2).mean(-1, keepdim=True) + eps)).to(x.dtype)
@@ -97,6 +97,15 @@ def _rope(x, pos, theta): # x (B, heads, T, d), pos (B, T): rotate-half RoPE, as
     x1, x2 = x.chunk(2, -1)
     return x * cos + torch.cat([-x2, x1], -1) * sin
 
+def _zlab_conv(x, dyn, base, group): # z-lab's `_grouped_dynamic_convolve` (model.py:478-490): x (B, N, H), dyn (B, N, taps, G), base (taps, H)
+    B, N, H = x.shape
+    G = H // group
+    xs, dyn, out = x.view(B, N, G, group), dyn[..., None], torch.zeros(B, N, G, group, dtype=x.dtype, device=x.device)
+    for t in range(min(base.shape[0], N)):
+        v = xs if t == 0 else F.pad(xs[:, :-t], (0, 0, 0, 0, t, 0))
+        out = torch.addcmul(out + base[t].view(1, 1, G, group).to(x.dtype) * v, dyn[:, :, t], v)
+    return out.view(B, N, H)
+
 def zlab_dflash_forward(sd, # source tensors by their z-lab names
                         cfg:dict, # the source config.json
                         input_ids, # (B, N) the block: the anchor, then mask slots
@@ -105,7 +114,7 @@ def zlab_dflash_forward(sd, # source tensors by their z-lab names
                         head, # (V, H) the verifier's head
                         position_ids=None, # (B, C+N) (default 0..C+N-1)
                        ):
-    "Logits (B, N, V) at every block position, as z-lab's `DFlashDraftModel` and `compute_logits` compute them."
+    "Logits (B, N, V) at every block position, as z-lab's `DFlashDraftModel` (and `DFlash2DraftModel`, with its convolutions) and `compute_logits` compute them."
     dc = cfg.get("dflash_config") or {}
     val = lambda k, d=None: dc.get(k, cfg.get(k, d))
     eps, nh, nkv, L = cfg["rms_norm_eps"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["num_hidden_layers"]
@@ -119,9 +128,16 @@ def zlab_dflash_forward(sd, # source tensors by their z-lab names
     allowed = torch.ones(N, C + N, dtype=torch.bool, device=x.device)
     if cfg.get("is_causal"): allowed[:, C:] = torch.ones(N, N, dtype=torch.bool, device=x.device).tril()
     lin = lambda t, p: F.linear(t, sd[f"{p}.weight"], sd.get(f"{p}.bias"))
+    group = val("conv_group_size")
+    def conv(p, h): # DFlash2's `GroupedDynamicCausalConv.prepare` (model.py:504-511): h convolved with the first kernel, and the second's dynamic part
+        if f"{p}.base_kernel" not in sd: return h, None
+        base = sd[f"{p}.base_kernel"]
+        dyn = F.linear(h, sd[f"{p}.kernel_projection.weight"]).view(B, N, 2, base.shape[1], h.shape[-1] // group)
+        return _zlab_conv(h, dyn[..., 0, :, :], base[0], group), dyn[..., 1, :, :]
+    finish = lambda p, h, dyn: h if dyn is None else _zlab_conv(h, dyn, sd[f"{p}.base_kernel"][1], group)
     for i in range(L):
         p = f"layers.{i}"
-        h = _rms(x, sd[f"{p}.input_layernorm.weight"], eps)
+        h, dyn = conv(f"{p}.attention_conv", _rms(x, sd[f"{p}.input_layernorm.weight"], eps))
         q = _rms(lin(h, f"{p}.self_attn.q_proj").view(B, N, nh, hd), sd[f"{p}.self_attn.q_norm.weight"], eps).transpose(1, 2)
         kv = torch.cat([ctx, h], 1)
         k = _rms(lin(kv, f"{p}.self_attn.k_proj").view(B, C + N, nkv, hd), sd[f"{p}.self_attn.k_norm.weight"], eps).transpose(1, 2)
@@ -129,10 +145,10 @@ def zlab_dflash_forward(sd, # source tensors by their z-lab names
         q, k = _rope(q, pos[:, C:], theta), _rope(k, pos, theta)
         k, v = k.repeat_interleave(nh // nkv, 1), v.repeat_interleave(nh // nkv, 1)
         o = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed[None, None])  # softmax(q k^T / sqrt(d)) v over the allowed keys
-        x = x + lin(o.transpose(1, 2).reshape(B, N, nh * hd), f"{p}.self_attn.o_proj")
-        h = _rms(x, sd[f"{p}.post_attention_layernorm.weight"], eps)
+        x = x + finish(f"{p}.attention_conv", lin(o.transpose(1, 2).reshape(B, N, nh * hd), f"{p}.self_attn.o_proj"), dyn)
+        h, dyn = conv(f"{p}.mlp_conv", _rms(x, sd[f"{p}.post_attention_layernorm.weight"], eps))
         gate, up = lin(h, f"{p}.mlp.gate_proj"), lin(h, f"{p}.mlp.up_proj")
-        x = x + lin(F.silu(gate) * up, f"{p}.mlp.down_proj")
+        x = x + finish(f"{p}.mlp_conv", lin(F.silu(gate) * up, f"{p}.mlp.down_proj"), dyn)
     logits = (_rms(x, sd["norm.weight"], eps) @ head.T) * (val("output_multiplier") or 1.0)
     cap = val("final_logit_softcapping")
     return torch.tanh(logits / cap) * cap if cap else logits
@@ -158,7 +174,7 @@ def detect(self:DFlashLayout,
     if kind is None: return reject("no dflash_config and no DFlash/DSpark architecture in config.json")
     return claim(f"config.json {'dflash_config' if ck.config.get('dflash_config') else 'architectures ' + str(ck.config.get('architectures'))} ({kind})")
 
-# %% ../../nbs/06h_dflash.ipynb #d39c2b36
+# %% ../../nbs/06h_dflash.ipynb #b6e5ab6e
 SCALES = {"input_embedding_scale": 1.0, "output_multiplier": 1.0, "final_logit_softcapping": None}  # z-lab's; vLLM's dflash computes none of them
 
 def dflash_shapes(cfg:dict, # the source config.json
@@ -251,6 +267,7 @@ def plan(self:DFlashLayout,
     kind = dflash_kind(ck.config, ck.keys())
     if kind is None: raise LayoutError(f"{ck.source}: no dflash_config and no DFlash architecture in config.json: not a z-lab DFlash draft")
     if kind == "dspark": raise LayoutError(f"{ck.source} is {DFLASH_KINDS[kind]}: use --algorithm dspark; nothing written")
+    if kind == "dflash2": raise LayoutError(f"{ck.source} is {DFLASH_KINDS[kind]}: use --algorithm dflash2; nothing written")
     if kind != "dflash":
         raise LayoutError(f"{ck.source} is {DFLASH_KINDS[kind]}: it is not converted yet; nothing written")
     b = block_draft(ck, vck, mask_token_id)

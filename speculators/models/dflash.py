@@ -80,7 +80,7 @@ class DFlashSpeculatorConfig(PretrainedConfig):
         c = getattr(self.transformer_layer_config, "is_causal", None)
         return bool(c) if c is not None else not self.sliding_window_non_causal
 
-# %% ../../nbs/03d_models_dflash.ipynb #59ef717f
+# %% ../../nbs/03d_models_dflash.ipynb #7b249283
 def _rotate(x, cos, sin): # x (B, heads, T, d); cos, sin (B, T, d)
     cos, sin = cos[:, None], sin[:, None]
     x1, x2 = x.chunk(2, -1)
@@ -125,6 +125,7 @@ class DFlashLayer(nn.Module):
         self.self_attn = DFlashAttention(tl)
         self.post_attention_layernorm = Qwen3RMSNorm(tl.hidden_size, eps=tl.rms_norm_eps)
         self.mlp = Qwen3MLP(tl)
+        self.attention_conv = self.mlp_conv = None  # DFlash2's convolutions around the attention and the MLP (set by its `build_heads`)
 
     def forward(self,
                 x:torch.Tensor, # (B, N, H) the block
@@ -133,9 +134,15 @@ class DFlashLayer(nn.Module):
                 sin:torch.Tensor, # (B, C+N, d)
                 mask:torch.Tensor, # (B or 1, 1, N, C+N) bool: which keys each block query sees
                )->torch.Tensor:
-        "The block after this layer."
-        x = x + self.self_attn(self.input_layernorm(x), ctx, cos, sin, mask)
-        return x + self.mlp(self.post_attention_layernorm(x))
+        "The block after this layer (with DFlash2's convolutions: each sublayer's input convolved before it, its output after)."
+        h = self.input_layernorm(x)
+        if self.attention_conv is not None: h, dyn = self.attention_conv.prepare(h)
+        h = self.self_attn(h, ctx, cos, sin, mask)
+        x = x + (self.attention_conv.finish(h, dyn) if self.attention_conv is not None else h)
+        h = self.post_attention_layernorm(x)
+        if self.mlp_conv is not None: h, dyn = self.mlp_conv.prepare(h)
+        h = self.mlp(h)
+        return x + (self.mlp_conv.finish(h, dyn) if self.mlp_conv is not None else h)
 
 # %% ../../nbs/03d_models_dflash.ipynb #5e177f94
 class DFlashSpeculator(PreTrainedModel):
