@@ -282,6 +282,7 @@ def _main(a, rep) -> int:
 
     import torch
     import vllm
+    torch.manual_seed(0)  # the functional checks' random inputs: the same report for the same directory, whatever ran before
     coll = _Collect(); vlog = logging.getLogger("vllm")
     vlog.handlers[:] = [h for h in vlog.handlers if not isinstance(h, _Collect)] + [coll]
     rep["vllm_version"] = vllm.__version__
