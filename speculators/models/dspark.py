@@ -17,7 +17,7 @@ from .dflash import DFlashSpeculator, DFlashSpeculatorConfig
 # %% auto #0
 __all__ = ['DSparkSpeculatorConfig', 'DSparkMarkovHead', 'DSparkConfidenceHead', 'DSparkOutput', 'DSparkSpeculator']
 
-# %% ../../nbs/03e_models_dspark.ipynb #acd28ec6
+# %% ../../nbs/03e_models_dspark.ipynb #3d562f43
 class DSparkSpeculatorConfig(DFlashSpeculatorConfig):
     "Config of a DSpark draft in the Speculators format: a DFlash block with a Markov head and an optional confidence head."
     model_type = "dspark_speculator"
@@ -40,6 +40,12 @@ class DSparkSpeculatorConfig(DFlashSpeculatorConfig):
         return {**super().to_dict(), "markov_rank": self.markov_rank, "markov_head_type": self.markov_head_type,
                 "enable_confidence_head": self.enable_confidence_head, "confidence_head_with_markov": self.confidence_head_with_markov}
     to_diff_dict = to_dict
+
+    @property
+    def block_causal(self)->bool:
+        "Whether the block attends causally, as vLLM reads it for `dspark`: `transformer_layer_config.is_causal` when set, else not (full-attention layers attend both ways; `sliding_window_non_causal` is not read)."
+        c = getattr(self.transformer_layer_config, "is_causal", None)
+        return bool(c) if c is not None else False
 
 # %% ../../nbs/03e_models_dspark.ipynb #c6b49262
 class DSparkMarkovHead(nn.Module):
