@@ -108,7 +108,7 @@ def detect(self:DSparkLayout,
     return claim("config.json dflash_config.projector_type dspark" if dc.get("projector_type") == "dspark" else
                  f"config.json architectures {ck.config.get('architectures')}, markov_head.*")
 
-# %% ../../nbs/06i_dspark.ipynb #854772ae
+# %% ../../nbs/06i_dspark.ipynb #159ceeee
 @patch
 def plan(self:DSparkLayout,
          ck, # the source checkpoint
@@ -122,7 +122,7 @@ def plan(self:DSparkLayout,
     if kind != "dspark": raise LayoutError(f"{ck.source} is not a SpecForge DSpark draft" + (f": it is {DFLASH_KINDS[kind]}" if kind in DFLASH_KINDS else
                                            ": it is a DFlash draft; use --algorithm dflash" if kind == "dflash" else "") + "; nothing written")
     dc = cfg.get("dflash_config") if isinstance(cfg.get("dflash_config"), dict) else {}
-    legacy = {k: k.removeprefix("logit_head.") for k in keys if k.startswith("logit_head.")}  # SpecForge's older checkpoint names (its load hook maps them)
+    legacy = self.renames(keys)
     heads = {legacy.get(k, k) for k in keys if not k.startswith(("layers.", "fc.", "hidden_norm.", "norm."))}
     htype = str(dc.get("markov_head_type", "vanilla")).lower()
     if htype != "vanilla":
@@ -154,11 +154,18 @@ def plan(self:DSparkLayout,
              f"markov_rank {r} written at the top level (vLLM reads it there); confidence head: " +
              (f"yes, {'with' if with_markov else 'without'} the Markov embedding" if conf else "none"),
              f"mask_token_id {b['mask_token_id']}" + (" (given)" if mask_token_id is not None else " (from config.json)")]
-    if legacy: notes.append(f"{len(legacy)} tensor(s) renamed from SpecForge's older logit_head.* names")
+    if legacy: notes.append(f"{len(legacy)} tensor(s) renamed: " + ", ".join(f"{k} -> {v}" for k, v in sorted(legacy.items())))
     if cfg.get("is_causal"): notes.append("is_causal in config.json is not what SpecForge computes: its DSpark attends both ways inside the block")
     return Plan("dspark", f"SpecForge DSpark, {cfg['num_hidden_layers']} layer(s), block {block}, Markov rank {r}", b["tensors"], {}, c, notes)
 
-# %% ../../nbs/06i_dspark.ipynb #c5b74baa
+# %% ../../nbs/06i_dspark.ipynb #0c7a4e37
+@patch
+def renames(self:DSparkLayout,
+            keys, # the source's tensor names
+           )->dict:
+    "Source name -> the name written, for the heads' tensors a producer names otherwise: SpecForge's older `logit_head.*` (its load hook maps them)."
+    return {k: k.removeprefix("logit_head.") for k in keys if k.startswith("logit_head.")}
+
 @patch
 def forward(self:DSparkLayout,
             sd, # source tensors by their SpecForge names
@@ -170,8 +177,8 @@ def forward(self:DSparkLayout,
             prev_ids, # (B, N) each slot's previous token
            ):
     "SpecForge's Markov-corrected logits over the block (`specforge_dspark_forward`)."
-    sd = {k.removeprefix("logit_head."): v for k, v in sd.items()}
-    return specforge_dspark_forward(sd, cfg, input_ids, hidden_states, embed, head, prev_ids)
+    r = self.renames(sd)
+    return specforge_dspark_forward({r.get(k, k): v for k, v in sd.items()}, cfg, input_ids, hidden_states, embed, head, prev_ids)
 
 @patch
 def sample_inputs(self:DSparkLayout,
