@@ -18,8 +18,8 @@ from .dspark import DSparkLayout
 from ..testing import save_state_dict
 
 # %% auto #0
-__all__ = ['MODELOPT_DFLASH_KEEP', 'MODELOPT_UNCHECKED', 'MODELOPT_HEADS', 'make_modelopt_dflash_draft', 'ConfigView',
-           'zlab_view', 'ModelOptDFlashLayout', 'ModelOptDSparkLayout']
+__all__ = ['MODELOPT_DFLASH_KEEP', 'MODELOPT_UNCHECKED', 'MODELOPT_HEADS', 'make_modelopt_dflash_draft',
+           'make_modelopt_dspark_draft', 'ConfigView', 'zlab_view', 'ModelOptDFlashLayout', 'ModelOptDSparkLayout']
 
 # %% ../../nbs/06k_modelopt_dflash.ipynb #c0b24bf5
 MODELOPT_DFLASH_KEEP = ("architectures", "model_type", "block_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
@@ -55,6 +55,14 @@ def make_modelopt_dflash_draft(path, # directory to write
     (path/"config.json").write_text(json.dumps(cfg, indent=2))
     return path
 
+# %% ../../nbs/06k_modelopt_dflash.ipynb #1f3bcc7e
+def make_modelopt_dspark_draft(path, # directory to write
+                               verifier, # directory of the verifier (from `make_verifier`)
+                               **kwargs, # `make_modelopt_dflash_draft`'s options
+                              )->Path:
+    "Write a tiny DSpark draft as ModelOpt 0.47's `DSparkExporter` writes it; returns its directory."
+    return make_modelopt_dflash_draft(path, verifier, kind="dspark", **kwargs)
+
 # %% ../../nbs/06k_modelopt_dflash.ipynb #5dba38cc
 class ConfigView:
     "A checkpoint whose config is read through a translation; everything else is the checkpoint's."
@@ -84,7 +92,7 @@ def zlab_view(cfg:dict, # a ModelOpt export's config.json
         out.pop("is_causal")
     return {**out, "dflash_config": dc}
 
-# %% ../../nbs/06k_modelopt_dflash.ipynb #d081267b
+# %% ../../nbs/06k_modelopt_dflash.ipynb #5c618df5
 class ModelOptDFlashLayout(DFlashLayout):
     "NVIDIA ModelOpt's DFlash exports into the Speculators `dflash` format."
     name, title, algorithm, refines = "modelopt-dflash", "DFlash (ModelOpt)", "dflash", "dflash"
@@ -96,7 +104,7 @@ class ModelOptDSparkLayout(DSparkLayout):
     name, title, algorithm, refines = "modelopt-dspark", "DSpark (ModelOpt)", "dspark", "dflash"  # its claim wins over DFlash's, which claims the family
     producer = "NVIDIA ModelOpt 0.47 (nvidia-modelopt on PyPI): modelopt/torch/export/plugins/hf_spec_export.py DSparkExporter"
     kwargs = {"mask_token_id": DSparkLayout.kwargs["mask_token_id"]}
-    fixture = staticmethod(lambda path, verifier, **kw: make_modelopt_dflash_draft(path, verifier, kind="dspark", **kw))
+    fixture = staticmethod(make_modelopt_dspark_draft)
 
 MODELOPT_HEADS = {"markov_w1.weight": "markov_head.markov_w1.weight", "markov_w2.weight": "markov_head.markov_w2.weight",
                   "gate_proj.weight": "markov_head.gate_proj.weight", "gate_proj.bias": "markov_head.gate_proj.bias",
