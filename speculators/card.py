@@ -14,10 +14,31 @@ from .layout import Layout, Plan
 from .ready import VLLM_VERSION
 
 # %% auto #0
-__all__ = ['model_card']
+__all__ = ['validation_lines', 'card_of', 'model_card']
 
 # %% ../nbs/08c_card.ipynb #1e261f81
 def _hub_id(name:str)->bool: return isinstance(name, str) and name.count("/") == 1 and not name.startswith((".", "/")) and not Path(name).exists()
+
+def validation_lines(report:dict, # a `validation.json`
+                    )->list:
+    "What a validation report proved, one Markdown bullet each: equivalence, acceptance as vLLM drafts, vLLM readiness."
+    lines = []
+    if eq := report.get("equivalence"):
+        lines.append(f"- equivalence: the converted draft computes what the source computed, max |Δlogit| = {eq['max_abs_logit_diff']:g} "
+                     f"({eq['batch']} sequences x {eq['tokens']} tokens on {eq['device']}, {eq['dtype']})")
+    if ag := report.get("agreement"):
+        ch = (ag.get("chain") or {}).get("chain") or {}
+        lines.append(f"- acceptance with the verifier ({ag.get('prompt_set', 'given prompts')}), tokens per verifier call as vLLM drafts: "
+                     + ", ".join(f"k={k}: {c['tokens_per_verifier_call']:.2f}" for k, c in ch.items()))
+    if isinstance(r := report.get("vllm"), list):
+        lines.append(f"- vLLM {VLLM_VERSION}: " + ("not ready (see `validation.json`)" if [f for f in r if f.get("level") == "error"] else "ready, nothing it would misread"))
+    return lines
+
+def card_of(data:ModelCardData, # the front matter
+            lines:list, # the text, one Markdown line each
+           )->ModelCard:
+    "A `ModelCard` of YAML front matter `data` and text `lines`."
+    return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")
 
 def model_card(layout:Layout, # the source's layout
                plan:Plan, # the plan that was written
@@ -38,17 +59,7 @@ def model_card(layout:Layout, # the source's layout
              "## Provenance", "", f"- source: `{source}`", f"- source layout: `{layout.name}` ({layout.title}), following {layout.producer}",
              *[f"- {n}" for n in plan.notes], "", "## Validation", ""]
     if report is None: lines.append("Not validated at conversion (`--no-validate`): run `speculators validate` on it.")
-    else:
-        if eq := report.get("equivalence"):
-            lines.append(f"- equivalence: the converted draft computes what the source computed, max |Δlogit| = {eq['max_abs_logit_diff']:g} "
-                         f"({eq['batch']} sequences x {eq['tokens']} tokens on {eq['device']}, {eq['dtype']})")
-        if ag := report.get("agreement"):
-            ch = (ag.get("chain") or {}).get("chain") or {}
-            lines.append(f"- acceptance with the verifier ({ag.get('prompt_set', 'given prompts')}), tokens per verifier call as vLLM drafts: "
-                         + ", ".join(f"k={k}: {c['tokens_per_verifier_call']:.2f}" for k, c in ch.items()))
-        if isinstance(r := report.get("vllm"), list):
-            lines.append(f"- vLLM {VLLM_VERSION}: " + ("not ready (see `validation.json`)" if [f for f in r if f.get("level") == "error"] else "ready, nothing it would misread"))
-        lines.append("- the full report: `validation.json`")
+    else: lines += validation_lines(report) + ["- the full report: `validation.json`"]
     serve = layout.summary(Path(name), verifier, plan)
     lines += ["", "## Serve", ""] + (["```", *serve, "```"] if serve else ["vLLM does not serve this type; load it with the speculators library."])
-    return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")
+    return card_of(data, lines)

@@ -15,7 +15,7 @@ from .core import SpeculatorsError, UsageError, ValidationError, log, setup_logg
 # %% auto #0
 __all__ = ['PROMPTS_HELP', 'params_of', 'spec_path', 'load_spec', 'algorithms', 'parser_from', 'cli_options', 'convert_parser',
            'legacy_parser', 'parse_args', 'parse_convert', 'demo', 'usage', 'validate_options', 'validate_parser',
-           'main']
+           'export_parser', 'main']
 
 # %% ../nbs/12_cli.ipynb #0baeb874
 def params_of(func, # a function
@@ -198,13 +198,14 @@ def demo(output_path=None, # where to write the converted demo draft (default: a
 def usage()->str:
     "What `speculators --help` prints."
     algos = algorithms()
-    return f"""usage: speculators [-h] [--version] {{convert,validate,demo}} ...
+    return f"""usage: speculators [-h] [--version] {{convert,validate,export,demo}} ...
 
 Convert speculative-decoding draft checkpoints into the Speculators format, and prove the conversion right.
 
 commands:
   convert    convert a draft checkpoint (algorithms: {', '.join(algos)}, detected when not given); `speculators convert -h` for the options
   validate   check a converted directory against its source and verifier; `speculators validate -h`
+  export     write a converted eagle3 directory in the layout another engine loads ({', '.join(load_spec()["engines"])}); `speculators export -h`
   demo       convert a tiny built-in example (no download) to check the installation
 
 forms:
@@ -212,6 +213,7 @@ forms:
                       [--validate-device cpu] [--algorithm-kwargs JSON] [--no-validate] [--overwrite]
   {_LEGACY}
   speculators validate CONVERTED [--source MODEL] --verifier VERIFIER [--device cpu] [--no-agreement] [--min-acceptance TAU]
+  speculators export CONVERTED --to {{{','.join(load_spec()["engines"])}}} [--output-path exported] [--verifier VERIFIER] [--dry-run] [--overwrite]
   speculators demo [--output-path DIR]
 """
 
@@ -252,8 +254,27 @@ def _validate(args:list):
     return (f"ok: {a.converted} loads strictly, runs on the verifier" + (f" and vLLM {VLLM_VERSION} reads it right" if served else "")
             + " (no source given: not checked against one)"), a.debug
 
+def export_parser()->argparse.ArgumentParser:
+    "The parser of `speculators export`, from the docments of `export_model` (in the spec)."
+    p = argparse.ArgumentParser(prog="speculators export", description="Write a Speculators-format eagle3 directory in the layout another "
+                                "serving engine loads (its names, aux-id numbering, flags and dtypes, the tensor bytes unchanged), read it back "
+                                "and compare before moving it into place. vLLM serves the format itself.")
+    spec = load_spec()
+    parser_from(p, spec["export_model"], ["source", "to", "output_path", "verifier", "overwrite", "dry_run"], positional=("source",),
+                options={"source": dict(metavar="CONVERTED"), "to": dict(choices=list(spec["engines"]),
+                         help="the engine: " + "; ".join(f"{k}: {v}" for k, v in spec["engines"].items()))})
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug messages")
+    return p
+
+def _export(args:list):
+    a = parse_args(export_parser(), args, ("--to",))
+    from speculators.export import export_model
+    setup_logging(logging.DEBUG if a.debug else logging.INFO)
+    return export_model(a.source, a.to, a.output_path, a.verifier, a.overwrite, a.dry_run), a.debug
+
 def _run(cmd:str, args:list):
     if cmd == "validate": return _validate(args)
+    if cmd == "export": return _export(args)
     if cmd == "convert":
         kw = parse_convert(args)
         debug, quiet, verbose = kw.pop("debug"), kw.pop("quiet"), kw.pop("verbose")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from .cli import params_of, spec_path
 from .convert import convert_model
+from .export import ENGINES, export_model
 from .registry import LAYOUTS
 from .validate import validate_conversion
 
@@ -19,6 +20,7 @@ __all__ = ['build_spec', 'write_spec']
 def build_spec()->dict:
     "The command line's spec, from the library: the parameters of the functions its commands call, and the algorithms."
     return {"convert_model": params_of(convert_model), "validate_conversion": params_of(validate_conversion),
+            "export_model": params_of(export_model), "engines": {e.name: e.title for e in ENGINES.values()},
             "algorithms": {a: {"layouts": [l.title for l in LAYOUTS.for_algorithm(a)],
                                "options": {k: [v[0].__name__, v[1], *map(list, v[2:])] for k, v in LAYOUTS.options(a).items()}} for a in LAYOUTS.algorithms}}
 

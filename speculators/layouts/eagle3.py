@@ -51,7 +51,10 @@ def key_table(keys, # the source checkpoint's tensor names
     "Source name -> target name for every tensor of an EAGLE-3 draft with these keys."
     layers = layer_prefixes(keys)
     table = {f"{layers[0]}.{n}": f"layers.0.{n}" for n in FIRST_LAYER}
-    for i, p in enumerate(layers[1:], 1): table.update({f"{p}.{n}": f"layers.{i}.{n}" for n in LATER_LAYER})
+    for i, p in enumerate(layers[1:], 1):
+        table.update({f"{p}.{n}": f"layers.{i}.{n}" for n in LATER_LAYER})
+        if f"{p}.hidden_norm.weight" in keys and f"{p}.input_layernorm.weight" not in keys:  # SGLang's and TensorRT-LLM's name of a later layer's input norm
+            del table[f"{p}.input_layernorm.weight"]; table[f"{p}.hidden_norm.weight"] = f"layers.{i}.input_layernorm.weight"
     table.update({k: k for k in TOP + OPTIONAL if k in keys or k in TOP})
     table.update({k: k for k in keys if k == "input_norm.weight" or re.fullmatch(r"fc_norm\.\d+\.weight", k)})  # EAGLE 3.1 norms
     return table
@@ -205,7 +208,11 @@ def aux_layer_ids(given, # what the user passed (or None)
     if convention not in (None, "modelopt", "speculators"):
         raise UsageError(f"aux_ids_convention must be 'modelopt' or 'speculators', got {convention!r}")
     if given is not None: ids, where = given, "given"
-    elif cfg.get("eagle_aux_hidden_state_layer_ids") is not None: ids, where = cfg["eagle_aux_hidden_state_layer_ids"], "the source config"
+    elif cfg.get("eagle_aux_hidden_state_layer_ids") is not None:
+        ids, where = cfg["eagle_aux_hidden_state_layer_ids"], "the source config"
+        if nested is not None and isinstance(ids, list) and nested not in (ids, [i - 1 for i in ids if isinstance(i, int)]):
+            raise LayoutError(f"config.json has aux layer ids {ids} and, under eagle_config, {nested}: neither the same ids nor the same layers "
+                              "numbered as layer outputs (SGLang's and ModelOpt's numbering); which did the draft train with? " + give)
     elif nested is not None:
         if convention is None:
             raise LayoutError(f"aux layer ids {nested} under `eagle_config`, in an unknown convention: ModelOpt numbers layer outputs (its id i "
@@ -264,7 +271,7 @@ def eagle3_source_forward(sd, # source tensors by their source names
     i = 1
     while w(f"layers.{i}.self_attn.q_proj.weight") is not None:
         p = f"layers.{i}."
-        x = x + attn(p, rms_norm(x, w(f"{p}input_layernorm.weight"), eps))
+        x = x + attn(p, rms_norm(x, w(f"{p}input_layernorm.weight") if w(f"{p}input_layernorm.weight") is not None else w(f"{p}hidden_norm.weight"), eps))  # SGLang's name
         x = x + ffn(p, x)
         i += 1
     return F.linear(rms_norm(x, w("norm.weight"), eps), w("lm_head.weight"))
@@ -318,6 +325,7 @@ def eagle31_flags(c:dict, # the source config's fields (`config_fields` of `CONF
                   k:int, # the aux states `fc` fuses
                   Ht:int, # the verifier's hidden size
                   shape, # tensor name -> shape, of the source
+                  exported:bool=False, # the source is a speculators export (`speculators_export`): `norm_output` in the format's meaning (SGLang's, TensorRT-LLM's)
                  )->dict:
     "`norm_before_fc`, `fc_norm` and `norm_output` (the format's meanings) as the weights show them and the config says, refused where the two disagree or the format cannot say it."
     want = [f"fc_norm.{i}.weight" for i in range(k)]
@@ -336,6 +344,7 @@ def eagle31_flags(c:dict, # the source config's fields (`config_fields` of `CONF
         raise LayoutError(f"fc_norm needs one norm per aux state fc fuses ({k}: {', '.join(want)}); the weights hold {', '.join(found['fc_norm'])}")
     for n, s in [("input_norm.weight", (k * Ht,))] * out["norm_before_fc"] + [(n, (Ht,)) for n in want] * out["fc_norm"]:
         if tuple(shape(n)) != s: raise LayoutError(f"{n} has shape {tuple(shape(n))}, expected {s} (the norm over {'the k concatenated aux states' if n == 'input_norm.weight' else 'one aux state'})")
+    if exported: return {**out, "norm_output": bool(c["norm_output"])}
     if c["norm_output"] is False:  # SpecForge's key (the one EAGLE-3 trainer whose source config has it): logits without the final norm
         raise LayoutError("config.json says norm_output: false: SpecForge's draft then computes its logits without the final norm (lm_head of the "
                           "last layer's output); vLLM always applies `norm` before lm_head, and the format's norm_output means something else "
@@ -421,7 +430,7 @@ def plan(self:Eagle3Layout,
     ids = aux_layer_ids(eagle_aux_hidden_state_layer_ids, c, v["num_hidden_layers"], k, aux_ids_convention or self.aux_convention)
     notes.append(f"aux layer ids {ids} (indices into the verifier's output_hidden_states: 0 = embeddings, i = the input of layer i)")
     notes += self.extra_notes(ck, vck, Vd, V)
-    flags31 = eagle31_flags(c, keys, k, Ht, ck.shape)
+    flags31 = eagle31_flags(c, keys, k, Ht, ck.shape, isinstance(ck.config.get("speculators_export"), dict))
     nbr = norm_before_residual if norm_before_residual is not None else bool(c["norm_before_residual"])
     theta = c["rope_theta"]
     if layers[0] == "midlayer" and "rope_parameters" not in ck.config:  # written by the EAGLE repo's code (transformers 4 configs, EConfig)
@@ -446,7 +455,11 @@ def plan(self:Eagle3Layout,
     e31 = [f for f, on in flags31.items() if on]
     variant = self.variant_prefix + (f"EAGLE-3{' (3.1: ' + ', '.join(e31) + ')' if e31 else ''}, {len(layers)} layer{'s' * (len(layers) > 1)} ({layers[0]}.*), draft vocabulary {Vd}"
                + (" with d2t/t2d" if keep else " (full, no maps)") + (", own embeddings" if "embed_tokens.weight" in keys else ""))
-    return Plan("eagle3", variant, tensors, dropped, config, notes, derived={"t2d": t2d} if t2d is not None else {})
+    derived = {"t2d": t2d} if t2d is not None else {}
+    if "d2t" in tensors and ck.dtype("d2t") != torch.int64:  # TensorRT-LLM's d2t parameter is int32: the format's is int64, the same offsets
+        derived["d2t"] = ck.get("d2t").long(); del tensors["d2t"]; dropped["d2t"] = f"{ck.dtype('d2t')}: written as int64 (the same offsets)"
+        notes.append(f"d2t is {str(ck.dtype('d2t')).removeprefix('torch.')} (TensorRT-LLM's dtype): written as int64, the format's")
+    return Plan("eagle3", variant, tensors, dropped, config, notes, derived=derived)
 
 # %% ../../nbs/06b_eagle3.ipynb #d6ec1285
 @patch
