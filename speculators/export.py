@@ -183,7 +183,7 @@ TRTLLM = Engine(
 
 ENGINES = {e.name: e for e in (SGLANG, TRTLLM)}
 
-# %% ../nbs/11b_export.ipynb #4b87083a
+# %% ../nbs/11b_export.ipynb #b1443e07
 LAYER_FIELDS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
                 "hidden_act", "rms_norm_eps")  # the decoder-layer fields the draft computes with (with the RoPE)
 
@@ -216,7 +216,7 @@ def round_trip(exported, # the export's directory (the staging directory, before
     if rope_of(btl) != rope_of(tl): diffs.append(f"RoPE: {rope_of(btl)} read back, {rope_of(tl)} in the source")
     return diffs
 
-# %% ../nbs/11b_export.ipynb #23d6d9e8
+# %% ../nbs/11b_export.ipynb #6be7c13f
 def export_card(engine:Engine, # the engine exported for
                 plan:Plan, # the export's plan
                 source:str, # the source as the user gave it
@@ -239,7 +239,7 @@ def export_card(engine:Engine, # the engine exported for
     lines += ["", f"## Serve with {engine.title}", "", "```", *serve, "```"]
     return str(card_of(data, lines))
 
-# %% ../nbs/11b_export.ipynb #b459881c
+# %% ../nbs/11b_export.ipynb #37136050
 def export_model(source, # a Speculators-format `eagle3` directory: local path, Hugging Face id or URL
                  to:str, # the engine: 'sglang' or 'trtllm'
                  output_path="exported", # the directory to write
