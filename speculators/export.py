@@ -147,7 +147,7 @@ def export_plan(engine:Engine, # the engine to export for (an entry of `ENGINES`
     notes += [f"{s}: {why}" for s, why in dropped.items() if s not in derived]
     return Plan(f"{engine.name}-eagle3", f"Speculators eagle3 for {engine.title}", tensors, dropped, config, notes, derived)
 
-# %% ../nbs/11b_export.ipynb #b98637bf
+# %% ../nbs/11b_export.ipynb #f5a54c5f
 def _trtllm_name(k:str)->str|None:
     "The name TensorRT-LLM loads for the format's tensor `k`: the first layer is `midlayer`."
     return None if k == "t2d" else "midlayer." + k.removeprefix("layers.0.") if k.startswith("layers.0.") else k
@@ -176,6 +176,8 @@ TRTLLM = Engine(
     "trtllm", "TensorRT-LLM 1.3", "LlamaForCausalLMEagle3", -1, _trtllm_name, _trtllm_fields,
     [Refusal("norm_before_residual: true", "always adds the un-normed fused state as the first layer's residual (Eagle3DecoderLayer.forward)",
              lambda c, keys: c.get("norm_before_residual") is True), _LLAMA_ONLY,
+     Refusal("aux id 0 (the embeddings)", "numbers captures by layer output and reads id -1 as the final state (eagle3.py), so it cannot capture "
+             "the embeddings", lambda c, keys: 0 in (c.get("eagle_aux_hidden_state_layer_ids") or [])),
      Refusal("transformer_layer_config.num_hidden_layers > 1", "loads drafts of several layers (midlayer.{i}.*) in its newest code only; "
              "the release on PyPI could not be checked", lambda c, keys: any(k.startswith("layers.1.") for k in keys))],
     _trtllm_serve, d2t_dtype=torch.int32, shares_embedding=True, files=lambda out, n, ids: {"extra_llm_api_options.yaml": trtllm_options(out, n, ids)},
