@@ -23,8 +23,8 @@ from .write import same_bytes
 from .card import _hub_id, card_of, validation_lines
 
 # %% auto #0
-__all__ = ['LLAMA_FIELDS', 'SGLANG', 'TRTLLM', 'ENGINES', 'LAYER_FIELDS', 'Refusal', 'Engine', 'llama_config', 'aux_ids_of',
-           'export_plan', 'trtllm_options', 'round_trip', 'export_card', 'export_model']
+__all__ = ['SIZE_FIELDS', 'LLAMA_FIELDS', 'SGLANG', 'TRTLLM', 'ENGINES', 'LAYER_FIELDS', 'Refusal', 'Engine', 'llama_config',
+           'aux_ids_of', 'export_plan', 'trtllm_options', 'round_trip', 'export_card', 'export_model']
 
 # %% ../nbs/11b_export.ipynb #5d889860
 @dataclass
@@ -53,21 +53,22 @@ class Engine:
 
     def __repr__(self): return f"<engine {self.name}: {self.title}>"
 
-# %% ../nbs/11b_export.ipynb #d144e948
+# %% ../nbs/11b_export.ipynb #d883bcef
+SIZE_FIELDS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "rms_norm_eps")
 LLAMA_FIELDS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
                 "hidden_act", "max_position_embeddings", "rms_norm_eps", "bos_token_id", "eos_token_id", "pad_token_id")
 
 def llama_config(tl:dict, # the format's `transformer_layer_config`
                  dtype:torch.dtype, # the weights' floating dtype
                 )->dict:
-    "The Llama `config.json` fields of the draft's decoder layers, RoPE as `rope_theta` and `rope_scaling`, untied and without biases."
+    "The Llama `config.json` fields of the draft's decoder layers, RoPE in both spellings (`rope_parameters`; `rope_theta` and `rope_scaling`), untied and without biases."
     rp = rope_of(tl)
     scaling = None if rp["rope_type"] == "default" else {k: v for k, v in rp.items() if k != "rope_theta"}
     return {"model_type": "llama", **{k: tl[k] for k in LLAMA_FIELDS if tl.get(k) is not None}, "rope_theta": rp["rope_theta"],
-            "rope_scaling": scaling, "tie_word_embeddings": False, "attention_bias": False, "mlp_bias": False,
+            "rope_scaling": scaling, "rope_parameters": rp, "tie_word_embeddings": False, "attention_bias": False, "mlp_bias": False,
             "torch_dtype": str(dtype).removeprefix("torch.")}
 
-# %% ../nbs/11b_export.ipynb #35b4707b
+# %% ../nbs/11b_export.ipynb #55d5f453
 def _sglang_name(k:str)->str|None:
     "The name SGLang loads for the format's tensor `k`: the same, but a later layer's `input_layernorm` is its `hidden_norm`."
     parts = k.split(".")
@@ -84,22 +85,29 @@ def _sglang_serve(out, verifier:str, n:int, ids:list)->list:
     return [f"python -m sglang.launch_server --model-path {verifier} --speculative-algorithm EAGLE3 --speculative-draft-model-path {out} "
             f"--speculative-num-steps {n} --speculative-eagle-topk 1 --speculative-num-draft-tokens {n + 1}"]
 
+_FC_SKIPPED = Refusal("fc fusing states as wide as the draft's hidden size", "tells the verifier's fused states from the draft's own by "
+                      "their width and applies fc only when they differ (llama_eagle3.py:238; TensorRT-LLM's apply_eagle3_fc), so it would never apply fc",
+                      lambda c, keys: c["_k"] * c["target_hidden_size"] == c["transformer_layer_config"]["hidden_size"])
+
 _LLAMA_ONLY = Refusal("transformer_layer_config.model_type", "builds its EAGLE-3 draft of Llama layers only (LlamaForCausalLMEagle3)",
                       lambda c, keys: c["transformer_layer_config"].get("model_type", "llama") != "llama")
 
 SGLANG = Engine(
     "sglang", "SGLang 0.5.23", "LlamaForCausalLMEagle3", -1, _sglang_name, _sglang_fields,
     [Refusal("norm_before_residual: true", "always adds the un-normed fused state as the first layer's residual (llama_eagle3.py:99)",
-             lambda c, keys: c.get("norm_before_residual") is True), _LLAMA_ONLY],
+             lambda c, keys: c.get("norm_before_residual") is True), _LLAMA_ONLY, _FC_SKIPPED],
     _sglang_serve, shares_embedding=True, dropped={"t2d": "SGLang skips t2d (llama_eagle3.py:355); the eagle3 layout rebuilds it exactly from d2t"})
 
-# %% ../nbs/11b_export.ipynb #435ff955
+# %% ../nbs/11b_export.ipynb #9425fe9c
 def aux_ids_of(cfg:dict, # the format's config.json
                n_verifier:int, # the verifier's decoder layers
               )->list:
     "The format's aux ids (indices into `output_hidden_states`): written ones, else vLLM's fallback `[2, N//2, N-3]`."
     ids = cfg.get("eagle_aux_hidden_state_layer_ids")
-    return list(ids) if ids is not None else [2, n_verifier // 2, n_verifier - 3]
+    if ids is None: return [2, n_verifier // 2, n_verifier - 3]
+    if not (isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
+        raise LayoutError(f"eagle_aux_hidden_state_layer_ids must be a list of integers, got {ids!r}: the directory is corrupt")
+    return ids
 
 def export_plan(engine:Engine, # the engine to export for (an entry of `ENGINES`)
                 ck:Checkpoint, # the source: a Speculators-format `eagle3` directory
@@ -114,19 +122,22 @@ def export_plan(engine:Engine, # the engine to export for (an entry of `ENGINES`
                          if t else f"{where} is not in the Speculators format (no speculators_model_type): convert it first with `speculators convert`")
     tl = cfg.get("transformer_layer_config")
     if not isinstance(tl, dict): raise LayoutError(f"{where}: config.json has no transformer_layer_config: the directory is incomplete")
+    if lost := [f for f in SIZE_FIELDS if not isinstance(tl.get(f), (int, float)) or isinstance(tl.get(f), bool)]:
+        raise LayoutError(f"{where}: transformer_layer_config lacks {', '.join(lost)}: the engine would fill in its own defaults; the directory is incomplete")
+    missing = sorted({"fc.weight", "norm.weight", "lm_head.weight"} - keys)
+    if missing: raise LayoutError(f"{where}: {', '.join(missing)} missing: the directory is incomplete")
+    vcfg = vck.config.get("text_config", vck.config)
+    ids = aux_ids_of(cfg, vcfg["num_hidden_layers"])
+    Ht = cfg.get("target_hidden_size") or tl["hidden_size"]  # what vLLM reads when the fields are absent
+    cfg = {**cfg, "target_hidden_size": Ht, "draft_vocab_size": cfg.get("draft_vocab_size") or ck.shape("lm_head.weight")[0],
+           "_k": ck.shape("fc.weight")[1] // Ht}
     for r in engine.refusals:
         if r.test(cfg, keys): raise LayoutError(f"{where}: {r.where}: {engine.title} {r.engine}; this draft cannot be served there as trained")
     arch = ((cfg.get("speculators_config") or {}).get("verifier") or {}).get("architectures") or vck.config.get("architectures") or []
     if not set(arch) & set(engine.targets):
         raise LayoutError(f"{where}: the verifier is a {', '.join(arch) or 'model of unknown architecture'}: {engine.title}'s aux-state capture was "
                           f"checked for {', '.join(engine.targets)} only, so the aux ids cannot be written for it with certainty")
-    missing = sorted({"fc.weight", "norm.weight", "lm_head.weight"} - keys)
-    if missing: raise LayoutError(f"{where}: {', '.join(missing)} missing: the directory is incomplete")
-    vcfg = vck.config.get("text_config", vck.config)
-    ids = aux_ids_of(cfg, vcfg["num_hidden_layers"])
-    Ht = cfg.get("target_hidden_size") or tl["hidden_size"]  # what vLLM reads when the fields are absent
-    cfg = {**cfg, "target_hidden_size": Ht, "draft_vocab_size": cfg.get("draft_vocab_size") or ck.shape("lm_head.weight")[0]}
-    k = ck.shape("fc.weight")[1] // Ht
+    k = cfg["_k"]
     if engine.shares_embedding and "embed_tokens.weight" in keys and Ht == tl["hidden_size"]:
         if not torch.equal(ck.get("embed_tokens.weight"), verifier_embeddings(vck, head=False)[0].to(ck.dtype("embed_tokens.weight"))):
             raise LayoutError(f"{where}: embed_tokens.weight differs from the verifier's embedding: {engine.title} replaces a draft's embedding with "
@@ -145,9 +156,11 @@ def export_plan(engine:Engine, # the engine to export for (an entry of `ENGINES`
     notes = [f"aux ids {ids} (indices into output_hidden_states, as the format and vLLM number them) written for {engine.title} as "
              f"{[i + engine.aux_shift for i in ids]}" + (" (it numbers layer outputs)" if engine.aux_shift == -1 else "")]
     notes += [f"{s}: {why}" for s, why in dropped.items() if s not in derived]
+    if torch.float32 in dtypes: notes.append("float32 weights: an engine's automatic dtype may run the draft in half precision (SGLang's --dtype auto "
+                                             "picks float16 for a float32 config); set the dtype the draft should run in")
     return Plan(f"{engine.name}-eagle3", f"Speculators eagle3 for {engine.title}", tensors, dropped, config, notes, derived)
 
-# %% ../nbs/11b_export.ipynb #f5a54c5f
+# %% ../nbs/11b_export.ipynb #8e7d1fca
 def _trtllm_name(k:str)->str|None:
     "The name TensorRT-LLM loads for the format's tensor `k`: the first layer is `midlayer`."
     return None if k == "t2d" else "midlayer." + k.removeprefix("layers.0.") if k.startswith("layers.0.") else k
@@ -179,7 +192,13 @@ TRTLLM = Engine(
      Refusal("aux id 0 (the embeddings)", "numbers captures by layer output and reads id -1 as the final state (eagle3.py), so it cannot capture "
              "the embeddings", lambda c, keys: 0 in (c.get("eagle_aux_hidden_state_layer_ids") or [])),
      Refusal("transformer_layer_config.num_hidden_layers > 1", "loads drafts of several layers (midlayer.{i}.*) in its newest code only; "
-             "the release on PyPI could not be checked", lambda c, keys: any(k.startswith("layers.1.") for k in keys))],
+             "the release on PyPI could not be checked", lambda c, keys: any(k.startswith("layers.1.") for k in keys)),
+     Refusal("fc_norm: true", "builds fc_norm.{i} in its newest code only (older releases skip the tensors silently); the release on PyPI "
+             "could not be checked", lambda c, keys: c.get("fc_norm") is True),
+     Refusal("head_dim other than hidden_size / num_attention_heads", "passes no head_dim to its EAGLE-3 attention (Eagle3Attention); "
+             "an explicit one could not be checked", lambda c, keys: (tl := c["transformer_layer_config"]).get("head_dim") not in
+             (None, tl["hidden_size"] // tl["num_attention_heads"])),
+     _FC_SKIPPED],
     _trtllm_serve, d2t_dtype=torch.int32, shares_embedding=True, files=lambda out, n, ids: {"extra_llm_api_options.yaml": trtllm_options(out, n, ids)},
     dropped={"t2d": "TensorRT-LLM has no t2d parameter; the eagle3 layout rebuilds it exactly from d2t"})
 
@@ -241,7 +260,7 @@ def export_card(engine:Engine, # the engine exported for
     lines += ["", f"## Serve with {engine.title}", "", "```", *serve, "```"]
     return str(card_of(data, lines))
 
-# %% ../nbs/11b_export.ipynb #37136050
+# %% ../nbs/11b_export.ipynb #9ee9fd00
 def export_model(source, # a Speculators-format `eagle3` directory: local path, Hugging Face id or URL
                  to:str, # the engine: 'sglang' or 'trtllm'
                  output_path="exported", # the directory to write
@@ -266,7 +285,7 @@ def export_model(source, # a Speculators-format `eagle3` directory: local path, 
         for n in plan.notes: print(f"  note: {n}")
         print(json.dumps(plan.config, indent=2))
         return None
-    n = ((ck.config["speculators_config"].get("proposal_methods") or [{}])[0] or {}).get("speculative_tokens") or 3
+    n = (((ck.config.get("speculators_config") or {}).get("proposal_methods") or [{}])[0] or {}).get("speculative_tokens") or 3
     ids = plan.config["eagle_aux_hidden_state_layer_ids"]
     ids = [i + engine.aux_shift for i in ids]
     rep = Path(ck.source.root)/"validation.json" if ck.source.kind == "local" else None

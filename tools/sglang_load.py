@@ -358,6 +358,9 @@ def _report_config(rep, raw, draft, dmc, problems):
     if nbr is True:
         problems.append("norm_before_residual is true in the config, but SGLang ignores it: its first layer adds the un-normed "
                         "fused state as the residual (llama_eagle3.py:99), so the draft would not compute what it was trained to")
+    if m.fc.in_features == hf.hidden_size:
+        problems.append(f"fc reads {m.fc.in_features} features, the draft's hidden size: SGLang applies fc only when the incoming state's width "
+                        "differs from the embedding's (llama_eagle3.py:238), so it never applies it")
     if raw.get("bias") and not read["fc"]["bias"]:
         problems.append("config.bias is true but SGLang built fc without a bias")
     if hf.num_hidden_layers != len(m.layers):
