@@ -1,5 +1,5 @@
 """Helpers shared by the producer fixture scripts (tools/*_fixture.py), run in the producers' side venvs
-(tools/producer_env.sh). Standard library only at import time: torch / safetensors are imported inside the
+(tools/producer_env.sh), and by the engine loaders (tools/vllm_load.py, tools/sglang_load.py: `Collect`, `err`, `jsonable`). Standard library only at import time: torch / safetensors are imported inside the
 functions, after a fixture has set the environment variables its producer reads at import (e.g. TRITON_INTERPRET).
 
 The fixtures run as `VENV/bin/python -I tools/X_fixture.py ...`, and -I leaves the script's directory off sys.path,
@@ -12,9 +12,32 @@ so they load this file by path:
     _spec.loader.exec_module(_common)
 """
 import json
+import logging
 import os
 import zlib
 
+
+
+class Collect(logging.Handler):
+    "Keeps an engine's warnings and errors (its log records) for a loader's report (tools/vllm_load.py, tools/sglang_load.py)."
+    def __init__(self):
+        super().__init__(logging.WARNING); self.records = []
+    def emit(self, r):
+        self.records.append(f"{r.levelname} {r.name}: {r.getMessage()}")
+
+
+def err(e, limit=700):
+    "An exception in one line of at most `limit` characters."
+    m = f"{type(e).__name__}: {e}"
+    return m if len(m) <= limit else m[:limit] + f"... [{len(m) - limit} more characters]"
+
+
+def jsonable(v):
+    "`v` as plain JSON data (anything else as its repr)."
+    if isinstance(v, (str, int, float, bool)) or v is None: return v
+    if isinstance(v, dict): return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set)): return [jsonable(x) for x in v]
+    return repr(v)
 
 def tensor_seed(seed: int, name: str) -> int:
     return (seed * 1_000_003 + zlib.crc32(name.encode())) % (2**31)

@@ -56,31 +56,18 @@ Not run: the draft's or the verifier's forward (they need SGLang's ForwardBatch,
 """
 from __future__ import annotations
 
-import argparse, contextlib, json, logging, os, socket, sys, time, traceback, warnings
+import argparse, importlib.util, contextlib, json, logging, os, socket, sys, time, traceback, warnings
 from pathlib import Path
 
 SERVE_EXTRA = ["--speculative-num-steps", "3", "--speculative-eagle-topk", "1", "--speculative-num-draft-tokens", "4"]
 EXPECTED_ARCH = "LlamaForCausalLMEagle3"
 
 
-class _Collect(logging.Handler):
-    "Keeps SGLang's warnings and errors for the report."
-    def __init__(self):
-        super().__init__(logging.WARNING); self.records = []
-    def emit(self, r):
-        self.records.append(f"{r.levelname} {r.name}: {r.getMessage()}")
-
-
-def _err(e, limit=700):
-    m = f"{type(e).__name__}: {e}"
-    return m if len(m) <= limit else m[:limit] + f"... [{len(m) - limit} more characters]"
-
-
-def _jsonable(v):
-    if isinstance(v, (str, int, float, bool)) or v is None: return v
-    if isinstance(v, dict): return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple, set)): return [_jsonable(x) for x in v]
-    return repr(v)
+# helpers shared with the other side-venv tools; loaded by path, since `python -I` leaves this directory off sys.path
+_spec = importlib.util.spec_from_file_location("_producer_common", os.path.join(os.path.dirname(os.path.abspath(__file__)), "_producer_common.py"))
+_common = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_common)
+_Collect, _err, _jsonable = _common.Collect, _common.err, _common.jsonable
 
 
 def _free_port() -> int:

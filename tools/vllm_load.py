@@ -129,7 +129,7 @@ aux_hidden_state_layer_ids, the DSparkSpeculator's ValueError without a mask tok
 KeyError without selector_top_k, DFlashSpeculator's ValueError for sample_from_anchor true) or something unexpected failed.
 The JSON report goes to stdout; vLLM's logs go to stderr.
 """
-import argparse, json, logging, os, sys, tempfile, time
+import argparse, importlib.util, json, logging, os, sys, tempfile, time
 from pathlib import Path
 
 # Must be set before vllm is imported: CPU platform, logs on stderr, never reach a hub.
@@ -182,24 +182,11 @@ def _account_unfilled(ld, loader, shared, unused, problems):
         problems.append(f"parameters vLLM left unfilled: {sorted(ld['unfilled_parameters'])}")
 
 
-class _Collect(logging.Handler):
-    "Keeps vLLM's warnings and errors for the report."
-    def __init__(self):
-        super().__init__(logging.WARNING); self.records = []
-    def emit(self, r):
-        self.records.append(f"{r.levelname} {r.name}: {r.getMessage()}")
-
-
-def _err(e, limit=700):
-    m = f"{type(e).__name__}: {e}"
-    return m if len(m) <= limit else m[:limit] + f"... [{len(m) - limit} more characters]"
-
-
-def _jsonable(v):
-    if isinstance(v, (str, int, float, bool)) or v is None: return v
-    if isinstance(v, dict): return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple, set)): return [_jsonable(x) for x in v]
-    return repr(v)
+# helpers shared with the other side-venv tools; loaded by path, since `python -I` leaves this directory off sys.path
+_spec = importlib.util.spec_from_file_location("_producer_common", os.path.join(os.path.dirname(os.path.abspath(__file__)), "_producer_common.py"))
+_common = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_common)
+_Collect, _err, _jsonable = _common.Collect, _common.err, _common.jsonable
 
 
 def _stand_in_verifier(cfg: dict, tmp: Path) -> Path:
